@@ -1,0 +1,1 @@
+"""scheduler Lambda: not wired yet."""

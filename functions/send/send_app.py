@@ -1,0 +1,1 @@
+"""send Lambda: not wired yet."""

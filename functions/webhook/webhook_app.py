@@ -1,0 +1,1 @@
+"""webhook Lambda: not wired yet."""

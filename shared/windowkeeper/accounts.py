@@ -1,0 +1,57 @@
+"""Business accounts: the engine's ``AccountProfile`` plus what delivery needs.
+
+An account is one Page, Instagram account, WhatsApp phone number (``account_id`` is the
+``phone_number_id``; ``waba_id`` is the webhook's entry id) or other-channel bot. Accounts come
+from a JSON file (``WINDOWKEEPER_ACCOUNTS_FILE``) locally and live as ``PROFILE`` items in the
+table when deployed (``windowkeeper accounts load FILE`` writes them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from windowkeeper.policy.model import AccountProfile, Channel, Template
+
+
+class AccountConfig(AccountProfile):
+    """An account as configured: the engine's profile plus templates and delivery settings."""
+
+    templates: tuple[Template, ...] = ()
+    # Secrets Manager secret id holding the Page / number access token. Never the token itself.
+    access_token_secret_id: str | None = None
+    waba_id: str | None = None  # WhatsApp Business Account id (the webhook's entry.id)
+    app_id: str | None = None  # our Meta app id (conversation routing, echo detection)
+
+    def profile(self) -> AccountProfile:
+        return AccountProfile.model_validate(
+            self.model_dump(include=set(AccountProfile.model_fields)),
+        )
+
+    def template(self, name: str, language: str) -> Template | None:
+        for template in self.templates:
+            if template.name == name and template.language == language:
+                return template
+        return None
+
+    @property
+    def webhook_account_id(self) -> str:
+        """The id Meta puts in ``entry[].id``: the Page/IG account id, or the WABA id."""
+        if self.channel is Channel.WHATSAPP:
+            return self.waba_id or self.account_id
+        return self.account_id
+
+
+class AccountsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[AccountConfig] = Field(min_length=1)
+
+
+def load_accounts_file(path: str | FsPath) -> list[AccountConfig]:
+    """Read and validate an accounts file; raises ``ValueError`` with the offending field."""
+    raw: Any = json.loads(FsPath(path).read_text(encoding="utf-8"))
+    return AccountsFile.model_validate(raw).accounts

@@ -1,0 +1,1 @@
+"""DynamoDB adapters. The only modules that know the table's item layout."""

@@ -1,0 +1,188 @@
+"""The stored contact item and its translation to the engine's ``ContactState``.
+
+Attribute names here are the table's attribute names. Instants are stored as integer epoch
+milliseconds (``*_ms``) so that conditional updates can compare them ("only move forward") and
+so that Messenger's millisecond timestamps survive unchanged.
+
+Who writes what:
+
+* the webhook (``windowkeeper.ingest``) moves ``last_customer_action_ms`` forward, sets entry point,
+  consent, unreachability, comments and conversation ownership from handover events, and moves the
+  ``due_*`` attributes the minute sweep reads;
+* the send path (``windowkeeper.sending``) appends to ``outbound`` and records Meta's verdicts
+  (window closed early, unreachable, back-off, marketing stop), and handover by agents;
+* the scheduler clears ``due_*`` once a notice is published and writes the next one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from windowkeeper.policy.model import (
+    Channel,
+    Comment,
+    ConsentScope,
+    ContactState,
+    CustomerActionKind,
+    EntryPoint,
+    MarketingOptIn,
+    OutboundRecord,
+    Path,
+    TemplateCategory,
+)
+from windowkeeper.store.keys import STATE_SK, contact_pk, from_ms
+
+OUTBOUND_KEPT = 50  # recent sends kept on the item: enough for every per-window count a rule needs
+
+
+class StoredOutbound(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    at_ms: int
+    path: Path
+    tag: str | None = None
+    template_category: TemplateCategory | None = None
+    by_human: bool = False
+
+
+class StoredOptIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    purpose: str = "marketing"
+    token: str | None = None
+    opted_in_ms: int
+
+
+class ContactRecord(BaseModel):
+    """One ``STATE`` item. Unknown attributes are ignored so older code reads newer items."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pk: str
+    sk: str = STATE_SK
+    tenant_id: str
+    channel: Channel
+    account_id: str
+    contact_id: str
+    display_name: str | None = None
+
+    # The window: moved only forward by the webhook (conditional update on this attribute).
+    last_customer_action_ms: int | None = None
+    last_customer_action_kind: CustomerActionKind | None = None
+    last_inbound_event_id: str | None = None  # mid / wamid of the newest customer action
+    entry_point: EntryPoint | None = None
+    ad_conversation_started_ms: int | None = None
+    pending_comment_id: str | None = None
+    pending_comment_ms: int | None = None
+    pending_comment_replied: bool = False
+    subscribed: bool = False
+    consent_on_record: bool = False
+
+    # Consent: the scopes currently opted out, and when consent last changed (for ordering).
+    opted_out: list[ConsentScope] = Field(default_factory=list)
+    consent_changed_ms: int | None = None
+    marketing_opt_ins: list[StoredOptIn] = Field(default_factory=list)
+
+    recipient_country_code: str | None = None
+    recipient_region: str | None = None
+    whatsapp_user_id: str | None = None  # business-scoped user id (BSUID), when Meta sends one
+    marketing_backoff_until_ms: int | None = None
+    unreachable_since_ms: int | None = None
+    unreachable_reason: str | None = None
+    window_closed_early_ms: int | None = None
+
+    outbound: list[StoredOutbound] = Field(default_factory=list)
+
+    # Conversation ownership (bot -> human -> bot handover).
+    owner: Literal["bot", "human"] = "bot"
+    owner_agent_id: str | None = None
+    owner_since_ms: int | None = None
+    owner_last_activity_ms: int | None = None
+    routing_owner_app_id: str | None = None  # Meta conversation routing: the app holding the thread
+
+    # Minute sweep (sparse GSI "due-index"): the next notice to publish for this contact.
+    due_bucket: str | None = None
+    due_at_ms: int | None = None
+    due_kind: str | None = None
+    due_window_ms: int | None = None  # last_customer_action_ms the notice was computed from
+
+    # Account listing (GSI "account-index").
+    account_shard: str | None = None
+
+    version: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ContactRecord:
+        return cls.model_validate(_plain(item))
+
+    def to_state(self) -> ContactState:
+        pending = None
+        if self.pending_comment_id and self.pending_comment_ms is not None:
+            pending = Comment(
+                comment_id=self.pending_comment_id,
+                at=_dt(self.pending_comment_ms),
+                replied=self.pending_comment_replied,
+            )
+        return ContactState(
+            channel=self.channel,
+            account_id=self.account_id,
+            contact_id=self.contact_id,
+            last_customer_action_at=from_ms(self.last_customer_action_ms),
+            last_customer_action_kind=self.last_customer_action_kind,
+            entry_point=self.entry_point,
+            ad_conversation_started_at=from_ms(self.ad_conversation_started_ms),
+            pending_comment=pending,
+            subscribed=self.subscribed,
+            consent_on_record=self.consent_on_record,
+            opted_out=frozenset(self.opted_out),
+            marketing_opt_ins=tuple(
+                MarketingOptIn(purpose=o.purpose, token=o.token, opted_in_at=_dt(o.opted_in_ms))
+                for o in self.marketing_opt_ins
+            ),
+            recipient_country_code=self.recipient_country_code,
+            recipient_region=self.recipient_region,
+            marketing_backoff_until=from_ms(self.marketing_backoff_until_ms),
+            unreachable_since=from_ms(self.unreachable_since_ms),
+            unreachable_reason=self.unreachable_reason,
+            window_closed_early_at=from_ms(self.window_closed_early_ms),
+            outbound=tuple(
+                OutboundRecord(
+                    at=_dt(o.at_ms),
+                    path=o.path,
+                    tag=o.tag,
+                    template_category=o.template_category,
+                    by_human=o.by_human,
+                )
+                for o in self.outbound
+            ),
+        )
+
+
+def new_contact_state(channel: Channel, account_id: str, contact_id: str) -> ContactState:
+    """The state of a contact we have never heard from (the engine answers never_contacted)."""
+    return ContactState(channel=channel, account_id=account_id, contact_id=contact_id)
+
+
+def contact_item_key(channel: Channel, account_id: str, contact_id: str) -> dict[str, str]:
+    return {"pk": contact_pk(channel, account_id, contact_id), "sk": STATE_SK}
+
+
+def _dt(epoch_ms: int) -> datetime:
+    value = from_ms(epoch_ms)
+    assert value is not None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """boto3's resource layer returns Decimal for numbers and set for SS; make them plain."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value

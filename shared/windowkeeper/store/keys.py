@@ -1,0 +1,103 @@
+"""Key layout of the single DynamoDB table. One obvious place for every key format.
+
+Item kinds (partition key ``pk``, sort key ``sk``):
+
+=====================  =====================================  ===============================
+item                   pk                                     sk
+=====================  =====================================  ===============================
+contact state          ``C#<channel>#<account_id>#<contact>``  ``STATE``
+conversation message   same contact pk                        ``MSG#<epoch_ms:015d>#<id>``
+decision (audit)       same contact pk                        ``DEC#<epoch_ms:015d>#<id>``
+account profile        ``A#<channel>#<account_id>``            ``PROFILE``
+follow-up              ``F#<followup_id>``                     ``FOLLOWUP``
+re-engagement job      ``J#<job_id>``                          ``JOB`` / ``T#<contact pk>``
+sweep cursor           ``SWEEP``                              ``CURSOR``
+quarantine record      (S3, not the table)
+=====================  =====================================  ===============================
+
+Global secondary indexes (both sparse, both sharded so no single partition runs hot):
+
+* ``due-index``: ``due_bucket`` = ``DUE#<yyyy-mm-ddTHH:MM>#<shard>``, ``due_at_ms``. Only
+  contact items with an upcoming notice carry it; the minute sweep queries each shard of each
+  minute it has not yet swept.
+* ``account-index``: ``account_shard`` = ``A#<channel>#<account_id>#<shard>``,
+  ``last_customer_action_ms``. Lists an account's conversations by recency (console,
+  re-engagement jobs) without a scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from windowkeeper.policy.model import Channel
+
+CONTACT_PREFIX = "C#"
+STATE_SK = "STATE"
+MESSAGE_SK_PREFIX = "MSG#"
+DECISION_SK_PREFIX = "DEC#"
+PROFILE_SK = "PROFILE"
+
+DUE_INDEX = "due-index"
+ACCOUNT_INDEX = "account-index"
+
+# Shard counts. 5,000 events/s on one page spread over ACCOUNT_SHARDS partitions stays under
+# DynamoDB's 1,000 writes/s per partition; DUE_SHARDS does the same for one busy minute bucket.
+ACCOUNT_SHARDS = 16
+DUE_SHARDS = 16
+
+
+def contact_pk(channel: Channel | str, account_id: str, contact_id: str) -> str:
+    return f"{CONTACT_PREFIX}{Channel(channel).value}#{account_id}#{contact_id}"
+
+
+def parse_contact_pk(pk: str) -> tuple[Channel, str, str]:
+    if not pk.startswith(CONTACT_PREFIX):
+        raise ValueError(f"not a contact key: {pk!r}")
+    channel, account_id, contact_id = pk[len(CONTACT_PREFIX) :].split("#", 2)
+    return Channel(channel), account_id, contact_id
+
+
+def account_pk(channel: Channel | str, account_id: str) -> str:
+    return f"A#{Channel(channel).value}#{account_id}"
+
+
+def shard_of(value: str, shards: int) -> int:
+    """Stable shard number (not Python's salted hash(): it must agree across processes)."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=4).digest(), "big") % shards
+
+
+def account_shard_key(channel: Channel | str, account_id: str, contact_id: str) -> str:
+    shard = shard_of(contact_id, ACCOUNT_SHARDS)
+    return f"{account_pk(channel, account_id)}#{shard:02d}"
+
+
+def account_shard_keys(channel: Channel | str, account_id: str) -> list[str]:
+    return [f"{account_pk(channel, account_id)}#{shard:02d}" for shard in range(ACCOUNT_SHARDS)]
+
+
+def minute_of(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def due_bucket(due_at: datetime, contact_pk_value: str) -> str:
+    return f"DUE#{minute_of(due_at)}#{shard_of(contact_pk_value, DUE_SHARDS):02d}"
+
+
+def due_buckets_for_minute(minute: str) -> list[str]:
+    return [f"DUE#{minute}#{shard:02d}" for shard in range(DUE_SHARDS)]
+
+
+def to_ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def from_ms(epoch_ms: int | float | None) -> datetime | None:
+    if epoch_ms is None:
+        return None
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=UTC)
+
+
+def sortable_ms(instant: datetime) -> str:
+    """Zero-padded epoch ms, so sort keys order by time as strings."""
+    return f"{to_ms(instant):015d}"

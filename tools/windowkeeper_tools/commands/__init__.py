@@ -1,0 +1,1 @@
+"""One module per ``windowkeeper`` sub-command; each exposes ``register(subparsers)``."""
