@@ -117,7 +117,7 @@ class ContactRecord(BaseModel):
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ContactRecord:
-        return cls.model_validate(_plain(item))
+        return cls.model_validate(plain(item))
 
     def to_state(self) -> ContactState:
         pending = None
@@ -177,12 +177,12 @@ def _dt(epoch_ms: int) -> datetime:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """boto3's resource layer returns Decimal for numbers and set for SS; make them plain."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | set | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value

@@ -9,6 +9,8 @@ contact state          ``C#<channel>#<account_id>#<contact>``  ``STATE``
 conversation message   same contact pk                        ``MSG#<epoch_ms:015d>#<id>``
 decision (audit)       same contact pk                        ``DEC#<epoch_ms:015d>#<id>``
 account profile        ``A#<channel>#<account_id>``            ``PROFILE``
+webhook alias          ``W#<object>#<entry id>``               ``PROFILE``
+tenant membership      ``T#<tenant_id>``                       ``A#<channel>#<account_id>``
 follow-up              ``F#<followup_id>``                     ``FOLLOWUP``
 re-engagement job      ``J#<job_id>``                          ``JOB`` / ``T#<contact pk>``
 sweep cursor           ``SWEEP``                              ``CURSOR``
