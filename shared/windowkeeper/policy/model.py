@@ -357,3 +357,16 @@ class Decision(Frozen):
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict (the shape the HTTP API returns)."""
         return self.model_dump(mode="json")
+
+
+class WindowClosings(Frozen):
+    """When each window of a contact closes, from stored state alone (no "now").
+
+    ``None`` where the channel has no such path, the account cannot use it, or nothing is open.
+    The webhook stores these to schedule expiry notices; the scheduler's sweep recomputes them.
+    """
+
+    free_form_closes_at: Instant | None = None
+    human_agent_closes_at: Instant | None = None
+    feedback_closes_at: Instant | None = None
+    private_reply_closes_at: Instant | None = None

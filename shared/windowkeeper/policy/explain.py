@@ -1,0 +1,44 @@
+"""Plain-English pieces of a decision's explanation: instants and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def iso(instant: datetime) -> str:
+    """``2026-11-21T07:02Z``; seconds only when they are not zero."""
+    instant = instant.astimezone(UTC)
+    if instant.second or instant.microsecond:
+        return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def span(delta: timedelta) -> str:
+    """A rounded human duration: ``45 min``, ``3 h``, ``2 d 4 h``."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" if minutes < 30 or hours >= 10 else f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def until(instant: datetime, at: datetime) -> str:
+    """``until 2026-11-24T10:02Z (in 2 d 23 h)``."""
+    return f"until {iso(instant)} (in {span(instant - at)})"
+
+
+def since(instant: datetime, at: datetime) -> str:
+    """``3 h ago (2026-11-21T07:02Z)``."""
+    return f"{span(at - instant)} ago ({iso(instant)})"
+
+
+def sentence(clauses: list[str]) -> str:
+    text = "; ".join(c for c in clauses if c)
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + "."

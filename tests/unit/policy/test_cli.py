@@ -1,0 +1,155 @@
+"""``windowkeeper decide`` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from windowkeeper_tools import cli
+
+BASE = ["decide", "--channel", "messenger", "--last-customer-message", "2026-11-19T10:02:00Z"]
+
+
+def test_bot_after_the_window_is_refused_with_json_and_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(
+        [
+            *BASE,
+            "--sender",
+            "bot",
+            "--text",
+            "Your parcel is at the depot",
+            "--permission",
+            "human_agent",
+            "--at",
+            "2026-11-21T10:00:00Z",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    payload = json.loads(out[: out.rindex("}") + 1])
+    assert payload["allowed"] is False
+    assert payload["reasons"] == ["window_closed", "human_only"]
+    assert "REFUSED [window_closed, human_only]: Free-form replies closed" in out
+
+
+def test_human_agent_reply_json_only(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(
+        [
+            *BASE,
+            "--sender",
+            "human",
+            "--text",
+            "Sorry for the delay",
+            "--permission",
+            "human_agent",
+            "--at",
+            "2026-11-21T10:00:00Z",
+            "--json",
+        ]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert payload["path"] == "human_agent"
+    assert payload["send_fields"] == {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    assert payload["valid_until"] == "2026-11-26T10:02:00Z"
+
+
+def test_retired_tag_as_of_before_and_after_2026_04_27(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "decide",
+        "--channel",
+        "messenger",
+        "--last-customer-message",
+        "2026-02-20T09:00:00Z",
+        "--sender",
+        "bot",
+        "--text",
+        "Your account was approved",
+        "--tag",
+        "ACCOUNT_UPDATE",
+        "--purpose",
+        "account_update",
+        "--sentence",
+    ]
+    assert cli.main([*args, "--at", "2026-03-01T00:00:00Z"]) == 0
+    assert "ACCOUNT_UPDATE can be used" in capsys.readouterr().out
+    assert cli.main([*args, "--at", "2026-04-27T00:00:00Z"]) == 1
+    assert "tag_retired" in capsys.readouterr().out
+
+
+def test_whatsapp_template_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(
+        [
+            "decide",
+            "--channel",
+            "whatsapp",
+            "--last-customer-message",
+            "2026-11-01T10:00:00Z",
+            "--sender",
+            "schedule",
+            "--template",
+            "order_shipped:en_US:UTILITY:APPROVED",
+            "--at",
+            "2026-11-21T10:00:00Z",
+            "--json",
+        ]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert payload["send_fields"] == {"type": "template", "category": "UTILITY"}
+
+
+def test_whatsapp_marketing_to_a_us_number(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(
+        [
+            "decide",
+            "--channel",
+            "whatsapp",
+            "--last-customer-message",
+            "2026-11-01T10:00:00Z",
+            "--sender",
+            "bot",
+            "--template",
+            "winter:en_US:MARKETING:APPROVED",
+            "--opt-in-token",
+            "wa-opt-in",
+            "--country-code",
+            "1",
+            "--at",
+            "2026-11-21T10:00:00Z",
+            "--json",
+        ]
+    )
+    assert status == 1
+    assert json.loads(capsys.readouterr().out)["reasons"] == ["region_blocked"]
+
+
+def test_opted_out_contact(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([*BASE, "--opted-out", "all", "--at", "2026-11-19T11:00:00Z", "--sentence"]) == 1
+    assert "opted_out" in capsys.readouterr().out
+
+
+def test_at_defaults_to_now(capsys: pytest.CaptureFixture[str]) -> None:
+    # A message from 2020 is outside every window now, whatever today is.
+    status = cli.main(
+        ["decide", "--channel", "instagram", "--last-customer-message", "2020-01-01T00:00:00Z", "--json"]
+    )
+    assert status == 1
+    assert json.loads(capsys.readouterr().out)["reasons"][0] == "window_closed"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--at", "2026-11-21 10:00"],  # no time zone
+        ["--at", "yesterday"],
+        ["--template", "order_shipped:en_US:UTILITY"],
+        ["--template", "order_shipped:en_US:PROMO:APPROVED"],
+    ],
+)
+def test_bad_arguments_exit_2(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*BASE, *bad])
+    assert exit_info.value.code == 2
+    assert "error" in capsys.readouterr().err
