@@ -6,6 +6,7 @@ Values are never logged; callers get them as plain strings and keep them out of 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -15,9 +16,20 @@ from windowkeeper import aws
 CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 
 
+@cache
+def _provider() -> parameters.SecretsProvider:
+    # parameters.get_secret() passes extra keywords to GetSecretValue, so the shared client
+    # (retries, AWS_ENDPOINT_URL) has to be given to a provider of our own.
+    return parameters.SecretsProvider(boto3_client=aws.client("secretsmanager"))
+
+
 def get_secret(secret_id: str) -> str:
-    value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS, boto3_client=aws.client("secretsmanager"))
-    return value if isinstance(value, str) else value.decode()
+    value = _provider().get(secret_id, max_age=CACHE_SECONDS)
+    if isinstance(value, bytes):
+        return value.decode()
+    if not isinstance(value, str):
+        raise LookupError(f"secret {secret_id} has no string value")
+    return value
 
 
 def get_json_secret(secret_id: str) -> dict[str, Any]:
@@ -28,4 +40,5 @@ def get_json_secret(secret_id: str) -> dict[str, Any]:
 
 
 def clear_cache() -> None:
+    _provider.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
