@@ -1,0 +1,199 @@
+"""The contacts API routes of the send function (a powertools Router included by ``send_app``).
+
+Each route reads the principal from the JWT authorizer's claims, validates path, query and body,
+reads the clock (only here), calls ``windowkeeper.sending.contacts.ContactsService`` and answers
+its dict as JSON. Errors are ``ApiError``s, answered in the shared shape by the handlers that
+``send_app`` installs (``install_error_handlers`` + its ``AuthError`` handler).
+
+- ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}[?at=ISO]`` window state, paths, owner...
+- ``POST /v1/contacts/{channel}/{account_id}/{contact_id}/handover`` ``{"to", "inbox"?}``
+- ``POST /v1/contacts/{channel}/{account_id}/{contact_id}/consent`` ``{"scope", "action", "note"?}``
+- ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}/decisions?limit=&cursor=``
+- ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}/messages?limit=``
+- ``GET  /v1/conversations?channel=&account_id=&limit=``
+- ``GET  /v1/accounts``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from windowkeeper.auth import Principal, principal_from_event
+from windowkeeper.http import ApiError, json_response
+from windowkeeper.policy.model import Channel
+from windowkeeper.sending.contacts import (
+    ConsentRequest,
+    ContactRef,
+    ContactsService,
+    HandoverRequest,
+    ThreadControl,
+)
+from windowkeeper.store.accounts import AccountStore
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream
+
+CONTACT = "/v1/contacts/<channel>/<account_id>/<contact_id>"
+DECISIONS_DEFAULT_LIMIT = 20
+MESSAGES_DEFAULT_LIMIT = 50
+CONVERSATIONS_DEFAULT_LIMIT = 50
+
+_service: ContactsService | None = None
+_graph: ThreadControl | None = None
+
+
+# --- wiring, once per container ------------------------------------------------------------------
+def _thread_control() -> ThreadControl:
+    global _graph  # noqa: PLW0603  (one Graph client per container, built on first handover)
+    if _graph is None:
+        from windowkeeper.graph.settings import client_from_env  # noqa: PLC0415  (httpx only when needed)
+
+        _graph = client_from_env()
+    return _graph
+
+
+def get_service() -> ContactsService:
+    global _service  # noqa: PLW0603  (one service per container, built on first use)
+    if _service is None:
+        table_name = os.environ["TABLE_NAME"]
+        _service = ContactsService(
+            table_name=table_name, accounts=AccountStore(table_name), thread_control=_thread_control
+        )
+    return _service
+
+
+def use_service(service: ContactsService | None) -> None:
+    """Replace the container's service (tests and the local stack inject a Graph client)."""
+    global _service  # noqa: PLW0603
+    _service = service
+
+
+def utc_now() -> datetime:
+    """The one place these routes read the clock (tests pin it)."""
+    return datetime.now(UTC)
+
+
+# --- request parsing -----------------------------------------------------------------------------------
+def _principal() -> Principal:
+    return principal_from_event(router.current_event.raw_event)
+
+
+def _channel(value: str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError as error:
+        known = ", ".join(c.value for c in Channel)
+        raise ApiError(
+            400, "invalid_request", f"The request is not valid: channel: one of {known}."
+        ) from error
+
+
+def _ref(channel: str, account_id: str, contact_id: str) -> ContactRef:
+    return ContactRef(channel=_channel(channel), account_id=account_id, contact_id=contact_id)
+
+
+def _query(name: str) -> str | None:
+    value = router.current_event.get_query_string_value(name)
+    return value if value not in (None, "") else None
+
+
+def _limit(default: int) -> int:
+    raw = _query("limit")
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ApiError(400, "invalid_request", "The request is not valid: limit: a whole number.") from error
+
+
+def _instant(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise ApiError(400, "invalid_instant", f"'{raw}' is not an ISO 8601 instant.") from error
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ApiError(
+            400,
+            "invalid_instant",
+            "The instant needs an offset (e.g. 2026-11-21T10:00:00Z): local time is ambiguous.",
+        )
+    return value.astimezone(UTC)
+
+
+def _json_body() -> Any:
+    raw = router.current_event.decoded_body
+    if not raw:
+        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
+
+
+# --- routes ----------------------------------------------------------------------------------------
+@router.get(CONTACT)
+def get_contact(channel: str, account_id: str, contact_id: str) -> Response[Any]:
+    principal = _principal()
+    ref = _ref(channel, account_id, contact_id)
+    at_raw = _query("at")
+    at = _instant(at_raw) if at_raw is not None else utc_now()
+    return json_response(200, get_service().contact_view(principal, ref, at))
+
+
+@router.post(CONTACT + "/handover")
+def post_handover(channel: str, account_id: str, contact_id: str) -> Response[Any]:
+    principal = _principal()
+    ref = _ref(channel, account_id, contact_id)
+    request = HandoverRequest.model_validate(_json_body())
+    return json_response(200, get_service().handover(principal, ref, request, utc_now()))
+
+
+@router.post(CONTACT + "/consent")
+def post_consent(channel: str, account_id: str, contact_id: str) -> Response[Any]:
+    principal = _principal()
+    ref = _ref(channel, account_id, contact_id)
+    request = ConsentRequest.model_validate(_json_body())
+    return json_response(200, get_service().record_consent(principal, ref, request, utc_now()))
+
+
+@router.get(CONTACT + "/decisions")
+def get_decisions(channel: str, account_id: str, contact_id: str) -> Response[Any]:
+    principal = _principal()
+    ref = _ref(channel, account_id, contact_id)
+    body = get_service().decisions(
+        principal, ref, limit=_limit(DECISIONS_DEFAULT_LIMIT), cursor=_query("cursor"), now=utc_now()
+    )
+    return json_response(200, body)
+
+
+@router.get(CONTACT + "/messages")
+def get_messages(channel: str, account_id: str, contact_id: str) -> Response[Any]:
+    principal = _principal()
+    ref = _ref(channel, account_id, contact_id)
+    body = get_service().messages(principal, ref, limit=_limit(MESSAGES_DEFAULT_LIMIT), now=utc_now())
+    return json_response(200, body)
+
+
+@router.get("/v1/conversations")
+def get_conversations() -> Response[Any]:
+    principal = _principal()
+    channel_raw = _query("channel")
+    body = get_service().conversations(
+        principal,
+        channel=_channel(channel_raw) if channel_raw is not None else None,
+        account_id=_query("account_id"),
+        limit=_limit(CONVERSATIONS_DEFAULT_LIMIT),
+        now=utc_now(),
+    )
+    return json_response(200, body)
+
+
+@router.get("/v1/accounts")
+def get_accounts() -> Response[Any]:
+    return json_response(200, get_service().accounts_of(_principal()))

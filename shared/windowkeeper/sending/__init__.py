@@ -1,0 +1,1 @@
+"""The send gate: request models, the send service (policy → Meta → record) and its helpers."""

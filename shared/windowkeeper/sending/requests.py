@@ -1,0 +1,110 @@
+"""The request bodies of ``POST /v1/messages`` and ``POST /v1/messages/check``.
+
+Every model forbids unknown fields: the sender is the authenticated principal, so a body that
+tries to name one (``sender``, ``human``, ``agent_id``...) is refused with 400 rather than being
+silently ignored. The OpenAPI document's request schemas are generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.http import ApiError
+from windowkeeper.policy.model import (
+    Channel,
+    Content,
+    ContentKind,
+    Instant,
+    OutboundRequest,
+    Purpose,
+)
+
+TEXT_MAX_CHARS = 4096  # WhatsApp's body limit, the largest of the three Meta channels
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TemplateIn(_Body):
+    """A template as the sender names it; category, status and body come from the account."""
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=15, examples=["en_US"])
+    parameters: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ContentIn(_Body):
+    type: Literal["text", "media", "template", "feedback_template"]
+    text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_CHARS)
+    media_url: str | None = Field(default=None, pattern=r"^https://", max_length=2048)
+    media_type: Literal["image", "video", "audio", "file"] | None = None
+    template: TemplateIn | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_type(self) -> Self:
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text message needs 'text'")
+        if self.type == "media" and (self.media_url is None or self.media_type is None):
+            raise ValueError("a media message needs 'media_url' and 'media_type'")
+        if self.type == "template" and self.template is None:
+            raise ValueError("a template message needs 'template' (name, language, parameters)")
+        return self
+
+    def to_content(self, account: AccountConfig) -> Content:
+        """The engine's ``Content``; a named template is resolved through the account's registry.
+
+        Raises ``ApiError`` 400 ``unknown_template`` when the account has no such template (the
+        engine needs Meta's category and status, which only the registry knows).
+        """
+        template = None
+        if self.template is not None:
+            registered = account.template(self.template.name, self.template.language)
+            if registered is None:
+                raise ApiError(
+                    400,
+                    "unknown_template",
+                    f"The account has no template '{self.template.name}' in language "
+                    f"'{self.template.language}'. Register it (windowkeeper accounts load) first.",
+                )
+            template = registered.model_copy(update={"parameters": tuple(self.template.parameters)})
+        return Content(
+            kind=ContentKind(self.type),
+            text=self.text,
+            media_url=self.media_url,
+            media_type=self.media_type,
+            template=template,
+        )
+
+
+class SendRequest(_Body):
+    """``POST /v1/messages``: what to send to whom, and what for. Never who sends it."""
+
+    channel: Channel
+    account_id: str = Field(min_length=1, max_length=128)
+    contact_id: str = Field(min_length=1, max_length=256)
+    content: ContentIn
+    tag: str | None = Field(default=None, min_length=1, max_length=64, examples=["HUMAN_AGENT"])
+    purpose: Purpose | None = None
+    confirm_not_promotional: bool = False
+    comment_id: str | None = Field(default=None, min_length=1, max_length=256)
+
+    def outbound_request(self) -> OutboundRequest:
+        return OutboundRequest(
+            tag=self.tag,
+            purpose=self.purpose,
+            confirm_not_promotional=self.confirm_not_promotional,
+            comment_id=self.comment_id,
+        )
+
+
+class CheckRequest(SendRequest):
+    """``POST /v1/messages/check``: the same question, optionally "as of" another instant."""
+
+    at: Instant | None = Field(
+        default=None,
+        description="ISO 8601 instant with an offset; the decision as of then (default: now).",
+    )

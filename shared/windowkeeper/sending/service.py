@@ -1,0 +1,551 @@
+"""The send gate: every outbound message passes the policy engine, then Meta, then the record.
+
+``SendService.send`` is free of HTTP concerns so the send endpoint and the scheduler (follow-ups
+at fire time) share it. One send:
+
+1. ``load``: the account (404 ``unknown_account``), the tenant check (403 ``forbidden_tenant``,
+   audited), the contact (404 ``unknown_contact``).
+2. Build the engine's ``DecisionInput`` from the stored contact, the account profile, the
+   authenticated principal (never the body) and the request; ``decide(input, now)``.
+3. Refused → audit, ``message.refused``, no call to Meta. Allowed → ``graph.send`` with the
+   decision's ``send_fields``.
+4. Delivered → the contact item (outbound list, agent takeover), the conversation log, audit,
+   ``message.sent``. Meta refused on policy grounds → its verdicts on the contact (window closed
+   early, unreachable, marketing stop, back-off), the decision amended with Meta's reason, audit,
+   ``message.refused``. Meta failed otherwise → ``failed`` with the error verbatim.
+
+Writes after a delivery never undo it: a failing audit/contact/event write is logged and
+counted (metric ``PostDeliveryWriteFailures``) and the answer stays "sent", because answering an
+error would make the client retry and the customer get the message twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+from windowkeeper import aws, events
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.auth import Principal
+from windowkeeper.events import BusEvent, DetailType
+from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
+from windowkeeper.http import ApiError
+from windowkeeper.policy import engine
+from windowkeeper.policy.model import (
+    Channel,
+    ContactState,
+    Content,
+    Decision,
+    DecisionInput,
+)
+from windowkeeper.sending.requests import SendRequest
+from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.audit import AuditEntry, append_audit, expires_at, text_hash
+from windowkeeper.store.contacts import ContactRecord, contact_item_key
+from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.outbound import (
+    AgentActivity,
+    MetaVerdicts,
+    SentMessage,
+    log_outbound_message,
+    record_send,
+)
+
+logger = Logger(child=True)
+
+DecideFn = Callable[[DecisionInput, datetime], Decision]
+
+# Graph error codes that mean "slow down": after the client's own retries these answer 503.
+THROTTLING_CODES = frozenset({4, 613, 80007, 130429, 131056, 131057})
+
+
+# --- What the send gate needs from the Graph adapter (windowkeeper.graph.GraphClient) ----------
+class GraphSender(Protocol):
+    def send(
+        self, account: AccountConfig, contact: ContactState, decision: Decision, content: Content
+    ) -> DeliveryResult: ...
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """The result of one send. ``http_status`` is what the send endpoint answers."""
+
+    status: Literal["sent", "refused", "failed"]
+    decision: Decision
+    platform_message_id: str | None
+    graph_error: dict[str, Any] | None
+    http_status: int
+    decision_id: str = ""
+    failure_reason: str | None = None  # failed only: graph_error | graph_unavailable | graph_throttled
+    known_error: bool | None = None  # failed only: was Meta's code one we know
+    retryable: bool = False  # transient: a retry with the same Idempotency-Key may try again
+
+
+def graph_error_dict(error: GraphError | None) -> dict[str, Any] | None:
+    """Meta's error for the API answer and the audit: code, subcode, message (as Meta sent them)."""
+    if error is None:
+        return None
+    return {"code": error.code, "subcode": error.subcode, "message": error.message}
+
+
+def verdicts_from_effects(effects: ContactEffects, at: datetime) -> MetaVerdicts:
+    """The contact-level part of Meta's answer, in the table's terms (``at``: when Meta said it).
+
+    Account-level effects (restricted Page, invalid token...) are not contact state: they are
+    logged and surface in the answer's ``graph_error``.
+    """
+    unreachable_reason = None
+    if effects.unreachable:
+        unreachable_reason = effects.unreachable_reason or "meta_unreachable"
+    return MetaVerdicts(
+        window_closed_early_at=at if effects.window_closed_early else None,
+        unreachable_reason=unreachable_reason,
+        marketing_opted_out=effects.marketing_opted_out,
+        marketing_backoff_until=effects.backoff_until,
+    )
+
+
+def render_template_text(content: Content) -> str | None:
+    """The text a customer sees, for the conversation log: the text, or the filled template body."""
+    if content.text is not None:
+        return content.text
+    template = content.template
+    if template is None or not template.body:
+        return None
+    body = template.body
+    for index, value in enumerate(template.parameters, start=1):
+        body = body.replace("{{" + str(index) + "}}", value)
+    return body
+
+
+class SendService:
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        accounts: AccountStore,
+        graph: GraphSender,
+        publish: Callable[[list[BusEvent]], int] = events.publish,
+        decide: DecideFn = engine.decide,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.table_name = table_name
+        self.accounts = accounts
+        self.graph = graph
+        self.publish = publish
+        self.decide = decide
+        self.metrics = metrics
+        self._clock = clock  # only stamps tenant-violation audits when the caller gave no instant
+        self._new_id = new_id
+
+    # --- loading ---------------------------------------------------------------------------------
+    def load(
+        self,
+        principal: Principal,
+        channel: Channel,
+        account_id: str,
+        contact_id: str,
+        *,
+        at: datetime | None = None,
+    ) -> tuple[AccountConfig, ContactRecord]:
+        """The account and contact a principal may act on; raises ``ApiError`` 404/403.
+
+        A principal of another tenant is refused with 403 ``forbidden_tenant`` and the attempt is
+        written to the target contact's audit trail (the account owner sees who tried).
+        """
+        account = self.accounts.get(channel, account_id)
+        if account is None:
+            raise ApiError(404, "unknown_account", f"There is no {channel} account '{account_id}'.")
+        if account.tenant_id != principal.tenant_id:
+            self._audit_tenant_violation(principal, account, contact_id, at or self._clock())
+            raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
+        item = (
+            aws.table(self.table_name)
+            .get_item(Key=contact_item_key(account.channel, account_id, contact_id), ConsistentRead=True)
+            .get("Item")
+        )
+        if item is None:
+            raise ApiError(
+                404,
+                "unknown_contact",
+                "This contact has never written to the account, so no message can reach them yet.",
+            )
+        record = ContactRecord.from_item(item)
+        if record.tenant_id != account.tenant_id:  # defensive: a contact item of another tenant
+            raise ApiError(403, "forbidden_tenant", "This contact belongs to another tenant.")
+        return account, record
+
+    def decision_input(
+        self, principal: Principal, request: SendRequest, account: AccountConfig, record: ContactRecord
+    ) -> tuple[DecisionInput, Content]:
+        content = request.content.to_content(account)
+        return (
+            DecisionInput(
+                contact=record.to_state(),
+                account=account.profile(),
+                sender=principal.sender(),
+                content=content,
+                request=request.outbound_request(),
+            ),
+            content,
+        )
+
+    # --- the two operations ----------------------------------------------------------------------
+    def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision:
+        """The decision ``send`` would take at ``at``; nothing is sent or written."""
+        account, record = self.load(principal, request.channel, request.account_id, request.contact_id, at=at)
+        inp, _ = self.decision_input(principal, request, account, record)
+        return self.decide(inp, at)
+
+    def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
+        account, record = self.load(
+            principal, request.channel, request.account_id, request.contact_id, at=now
+        )
+        inp, content = self.decision_input(principal, request, account, record)
+        decision = self.decide(inp, now)
+        decision_id = self._new_id()
+        if not decision.allowed:  # refused by the engine: Meta is never called
+            outcome = SendOutcome(
+                status="refused",
+                decision=decision,
+                platform_message_id=None,
+                graph_error=None,
+                http_status=409,
+                decision_id=decision_id,
+            )
+            self._after(
+                principal=principal,
+                request=request,
+                account=account,
+                content=content,
+                outcome=outcome,
+                now=now,
+            )
+            return outcome
+
+        result = self.graph.send(account, inp.contact, decision, content)
+        if result.ok:
+            outcome = SendOutcome(
+                status="sent",
+                decision=decision,
+                platform_message_id=result.platform_message_id,
+                graph_error=None,
+                http_status=200,
+                decision_id=decision_id,
+            )
+            self._record_delivery(
+                principal=principal,
+                account=account,
+                record=record,
+                inp=inp,
+                content=content,
+                outcome=outcome,
+                now=now,
+            )
+        elif result.reason is not None:
+            outcome = SendOutcome(
+                status="refused",
+                decision=_amend(decision, result),
+                platform_message_id=None,
+                graph_error=graph_error_dict(result.error),
+                http_status=409,
+                decision_id=decision_id,
+            )
+            self._record_verdicts(record, result, now)
+        else:
+            outcome = _failure(decision, result, decision_id)
+            self._record_verdicts(record, result, now)
+        self._after(
+            principal=principal, request=request, account=account, content=content, outcome=outcome, now=now
+        )
+        return outcome
+
+    # --- writes ----------------------------------------------------------------------------------
+    def _record_delivery(
+        self,
+        *,
+        principal: Principal,
+        account: AccountConfig,
+        record: ContactRecord,
+        inp: DecisionInput,
+        content: Content,
+        outcome: SendOutcome,
+        now: datetime,
+    ) -> None:
+        decision = outcome.decision
+        assert decision.path is not None  # an allowed decision always names its path
+        sender = inp.sender
+        template = content.template
+        try:
+            write = record_send(
+                self.table_name,
+                record.pk,
+                at=now,
+                record=record,
+                sent=SentMessage(
+                    at=now,
+                    path=decision.path,
+                    tag=decision.send_fields.get("tag"),
+                    template_category=template.category if template else None,
+                    by_human=sender.is_human,
+                ),
+                activity=AgentActivity(agent_id=principal.subject, at=now, account=account.profile())
+                if sender.is_human
+                else None,
+            )
+            if write.took_over:
+                self._publish_quietly(
+                    [
+                        BusEvent(
+                            detail_type=DetailType.HANDOVER,
+                            event_id=f"handover:{outcome.decision_id}",
+                            time=now,
+                            detail={
+                                **_contact_ids(account, record),
+                                "owner": "human",
+                                "agent_id": principal.subject,
+                                "cause": "agent_send",
+                                "previous_owner": write.record.owner,
+                            },
+                        )
+                    ]
+                )
+        except Exception:
+            logger.exception("recording the delivered send on the contact failed")
+            self._count("PostDeliveryWriteFailures")
+        try:
+            log_outbound_message(
+                self.table_name,
+                channel=account.channel,
+                account_id=account.account_id,
+                contact_id=record.contact_id,
+                message_id=outcome.platform_message_id or outcome.decision_id,
+                at=now,
+                kind=content.kind.value,
+                text=render_template_text(content),
+                sender=_log_sender(principal),
+                retention_days=account.message_retention_days,
+                path=decision.path.value,
+            )
+        except Exception:
+            logger.exception("writing the conversation log item failed")
+            self._count("PostDeliveryWriteFailures")
+
+    def _record_verdicts(self, record: ContactRecord, result: DeliveryResult, now: datetime) -> None:
+        verdicts = verdicts_from_effects(result.effects, now)
+        if result.effects.any and verdicts.empty:
+            effects = result.effects.to_dict()
+            logger.warning("Meta reported an account-level problem", extra={"effects": effects})
+        if verdicts.empty:
+            return
+        try:
+            record_send(self.table_name, record.pk, at=now, record=record, verdicts=verdicts)
+        except Exception:
+            logger.exception("recording Meta's verdict on the contact failed")
+            self._count("PostDeliveryWriteFailures")
+
+    def _after(
+        self,
+        *,
+        principal: Principal,
+        request: SendRequest,
+        account: AccountConfig,
+        content: Content,
+        outcome: SendOutcome,
+        now: datetime,
+    ) -> None:
+        """Audit, metrics, log line and event for every decision taken by ``send``."""
+        decision = outcome.decision
+        sender = principal.sender()
+        template = content.template
+        entry = AuditEntry(
+            audit_id=outcome.decision_id,
+            kind="decision",
+            at_ms=to_ms(now),
+            principal_subject=principal.subject,
+            principal_kind="human" if sender.is_human else "automation",
+            automation_kind=sender.automation.value if sender.automation else None,
+            tenant_id=principal.tenant_id,
+            account_tenant_id=account.tenant_id,
+            channel=account.channel.value,
+            account_id=account.account_id,
+            contact_id=request.contact_id,
+            outcome=outcome.status,
+            allowed=decision.allowed,
+            path=decision.path.value if decision.path else None,
+            send_fields=decision.send_fields,
+            rule_id=decision.rule.rule_id if decision.rule else None,
+            rule_sources=list(decision.rule.sources) if decision.rule else [],
+            reasons=[r.value for r in decision.reasons],
+            explanation=decision.explanation,
+            content_kind=content.kind.value,
+            template_name=template.name if template else None,
+            text_sha256=text_hash(content.text),
+            tag=request.tag,
+            purpose=request.purpose.value if request.purpose else None,
+            confirm_not_promotional=request.confirm_not_promotional,
+            platform_message_id=outcome.platform_message_id,
+            graph_error=outcome.graph_error,
+            expires_at=expires_at(now, account.audit_retention_days),
+        )
+        pk = contact_pk(account.channel, account.account_id, request.contact_id)
+        try:
+            append_audit(self.table_name, pk, now, entry)
+        except Exception:
+            logger.exception("writing the audit record failed", extra={"decision_id": outcome.decision_id})
+            self._count("AuditWriteFailures")
+        logger.info(
+            "send decided",
+            extra={
+                "decision_id": outcome.decision_id,
+                "outcome": outcome.status,
+                "channel": account.channel.value,
+                "account_id": account.account_id,
+                "path": decision.path.value if decision.path else None,
+                "reasons": [r.value for r in decision.reasons],
+                "rule_id": decision.rule.rule_id if decision.rule else None,
+                "principal_kind": sender.kind.value,
+                "graph_code": (outcome.graph_error or {}).get("code"),
+            },
+        )
+        self._emit_metrics(outcome)
+        if outcome.status == "failed":
+            return  # nothing happened a consumer could act on; the caller retries or gives up
+        detail_type = DetailType.MESSAGE_SENT if outcome.status == "sent" else DetailType.MESSAGE_REFUSED
+        self._publish_quietly(
+            [
+                BusEvent(
+                    detail_type=detail_type,
+                    event_id=outcome.decision_id,
+                    time=now,
+                    detail={
+                        "tenant_id": account.tenant_id,
+                        "channel": account.channel.value,
+                        "account_id": account.account_id,
+                        "contact_id": request.contact_id,
+                        "decision_id": outcome.decision_id,
+                        "principal": {"subject": principal.subject, "kind": sender.kind.value},
+                        "path": decision.path.value if decision.path else None,
+                        "reasons": [r.value for r in decision.reasons],
+                        "rule_id": decision.rule.rule_id if decision.rule else None,
+                        "platform_message_id": outcome.platform_message_id,
+                        "graph_error": outcome.graph_error,
+                    },
+                )
+            ]
+        )
+
+    def _audit_tenant_violation(
+        self, principal: Principal, account: AccountConfig, contact_id: str, at: datetime
+    ) -> None:
+        sender = principal.sender()
+        audit_id = self._new_id()
+        entry = AuditEntry(
+            audit_id=audit_id,
+            kind="tenant_violation",
+            at_ms=to_ms(at),
+            principal_subject=principal.subject,
+            principal_kind="human" if sender.is_human else "automation",
+            automation_kind=sender.automation.value if sender.automation else None,
+            tenant_id=principal.tenant_id,
+            account_tenant_id=account.tenant_id,
+            channel=account.channel.value,
+            account_id=account.account_id,
+            contact_id=contact_id,
+            outcome="forbidden",
+            reasons=["forbidden_tenant"],
+            expires_at=expires_at(at, account.audit_retention_days),
+        )
+        append_audit(self.table_name, contact_pk(account.channel, account.account_id, contact_id), at, entry)
+        logger.warning(
+            "cross-tenant attempt refused",
+            extra={"audit_id": audit_id, "channel": account.channel.value, "account_id": account.account_id},
+        )
+        self._count("TenantViolations")
+
+    # --- small helpers ---------------------------------------------------------------------------
+    def _publish_quietly(self, bus_events: list[BusEvent]) -> None:
+        try:
+            self.publish(bus_events)
+        except Exception:
+            logger.exception(
+                "publishing events failed", extra={"event_ids": [e.event_id for e in bus_events]}
+            )
+            self._count("EventPublishFailures")
+
+    def _count(self, name: str, value: float = 1) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def _emit_metrics(self, outcome: SendOutcome) -> None:
+        if outcome.status == "sent":
+            self._count("MessagesSent")
+        elif outcome.status == "refused":
+            self._count("MessagesRefused")
+            # One metric per reason (a closed vocabulary, so a bounded set of metric names).
+            for reason in outcome.decision.reasons:
+                self._count(f"MessagesRefused.{reason.value}")
+        if outcome.graph_error is not None or outcome.status == "failed":
+            self._count("GraphErrors")
+
+
+def _amend(decision: Decision, result: DeliveryResult) -> Decision:
+    """The engine allowed it but Meta refused: the decision the caller sees says so."""
+    error = result.error
+    where = f" (code {error.code}/{error.subcode}: {error.message})" if error is not None else ""
+    reason = result.reason
+    assert reason is not None
+    return decision.model_copy(
+        update={
+            "allowed": False,
+            "reasons": (reason,),
+            "explanation": f"Meta refused the message{where}. {decision.explanation}",
+            "valid_until": None,
+        }
+    )
+
+
+def _failure(decision: Decision, result: DeliveryResult, decision_id: str) -> SendOutcome:
+    error = result.error
+    code = error.code if error is not None else None
+    if code in THROTTLING_CODES:
+        failure_reason, status, retryable = "graph_throttled", 503, True
+    elif result.transient or error is None or (result.http_status or 0) >= 500:
+        failure_reason, status, retryable = "graph_unavailable", 503, True
+    else:
+        failure_reason, status, retryable = "graph_error", 502, False
+    return SendOutcome(
+        status="failed",
+        decision=decision,
+        platform_message_id=None,
+        graph_error=graph_error_dict(error),
+        http_status=status,
+        decision_id=decision_id,
+        failure_reason=failure_reason,
+        known_error=result.known_error,
+        retryable=retryable,
+    )
+
+
+def _contact_ids(account: AccountConfig, record: ContactRecord) -> dict[str, str]:
+    return {
+        "tenant_id": account.tenant_id,
+        "channel": account.channel.value,
+        "account_id": account.account_id,
+        "contact_id": record.contact_id,
+    }
+
+
+def _log_sender(principal: Principal) -> str:
+    sender = principal.sender()
+    if sender.is_human:
+        return f"human:{principal.subject}"
+    return sender.automation.value if sender.automation else "bot"

@@ -1,0 +1,214 @@
+"""POST .../consent: an agent records an opt-out/opt-in; the gate honours it; writes lose nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from windowkeeper import aws as wk_aws
+from windowkeeper.events import DetailType
+from windowkeeper.policy.model import Channel, ConsentScope
+from windowkeeper.store.contacts import ContactRecord, StoredOptIn
+from windowkeeper.store.keys import STATE_SK, to_ms
+from windowkeeper.store.ownership import ContactChange, consent_change, update_contact
+
+from .conftest import (
+    AGENT,
+    BOT,
+    NOW,
+    WA_PHONE_NUMBER_ID,
+    WINTER_SALE,
+    ContactsStack,
+    contact_path,
+)
+
+WA_ID = "5511987654321"
+NOTE = "Customer phoned on 21 Nov and asked for no more offers."
+
+
+def consent(
+    stack: ContactsStack, body: dict[str, Any], claims: dict[str, Any] = AGENT
+) -> tuple[int, dict[str, Any]]:
+    return stack.call(
+        "POST", contact_path(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "/consent"), body, claims=claims
+    )
+
+
+def marketing_check(stack: ContactsStack) -> tuple[int, dict[str, Any]]:
+    return stack.call(
+        "POST",
+        "/v1/messages/check",
+        {
+            "channel": "whatsapp",
+            "account_id": WA_PHONE_NUMBER_ID,
+            "contact_id": WA_ID,
+            "content": {"type": "template", "template": {"name": WINTER_SALE.name, "language": "en_US"}},
+            "purpose": "marketing",
+            "at": NOW.isoformat(),
+        },
+    )
+
+
+def seed_opted_in_customer(stack: ContactsStack) -> ContactRecord:
+    return stack.seed_contact(
+        Channel.WHATSAPP,
+        WA_PHONE_NUMBER_ID,
+        WA_ID,
+        customer_wrote_ago=timedelta(days=3),
+        recipient_country_code="55",
+        marketing_opt_ins=[StoredOptIn(opted_in_ms=to_ms(NOW - timedelta(days=40)))],
+    )
+
+
+def test_marketing_opt_out_by_phone_then_a_marketing_template_is_refused(stack: ContactsStack) -> None:
+    seed_opted_in_customer(stack)
+    status, before = marketing_check(stack)
+    assert (status, before["status"]) == (200, "allowed"), before
+
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_out", "note": NOTE})
+    assert status == 200, body
+    assert body["changed"] is True
+    assert body["consent"]["opted_out"] == {"all": False, "marketing": True, "outside_window": False}
+    assert body["consent"]["changed_at"] == "2026-11-21T10:00:00Z"
+
+    stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert stored.opted_out == [ConsentScope.MARKETING]
+    assert stored.consent_changed_ms == to_ms(NOW)
+
+    status, after = marketing_check(stack)
+    assert (status, after["status"]) == (200, "refused")
+    assert "opted_out" in after["decision"]["reasons"]
+
+
+def test_consent_change_is_audited_with_the_note_hashed(stack: ContactsStack) -> None:
+    seed_opted_in_customer(stack)
+    _, body = consent(stack, {"scope": "marketing", "action": "opt_out", "note": NOTE})
+    [audit] = stack.items(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "DEC#")
+    assert audit["kind"] == "consent"
+    assert audit["audit_id"] == body["audit_id"]
+    assert audit["outcome"] == "recorded"
+    assert audit["reasons"] == ["opt_out:marketing"]
+    assert audit["principal_subject"] == "agent-ana"
+    assert audit["note_sha256"] == hashlib.sha256(NOTE.encode()).hexdigest()
+    assert NOTE not in str(audit)
+    # ...and it shows in the contact's audit trail.
+    _, trail = stack.call("GET", contact_path(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "/decisions"))
+    assert [d["kind"] for d in trail["decisions"]] == ["consent"]
+
+
+def test_consent_change_is_published_with_a_stable_event_id(stack: ContactsStack) -> None:
+    seed_opted_in_customer(stack)
+    _, first = consent(stack, {"scope": "all", "action": "opt_out"})
+    _, again = consent(stack, {"scope": "all", "action": "opt_out"})  # a client retry
+    assert again["changed"] is False
+    assert [e.detail_type for e in stack.published] == [DetailType.CONSENT_CHANGED] * 2
+    assert stack.published[0].event_id == stack.published[1].event_id == first["event_id"]
+    detail = stack.published[0].detail
+    assert (detail["scope"], detail["action"], detail["opted_out"]) == ("all", "opt_out", ["all"])
+    assert "note" not in detail
+    # The second request is audited as unchanged, the state written once.
+    outcomes = sorted(i["outcome"] for i in stack.items(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "DEC#"))
+    assert outcomes == ["recorded", "unchanged"]
+    assert stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID).version == 1
+
+
+def test_agent_records_a_marketing_opt_in_given_by_phone(stack: ContactsStack) -> None:
+    stack.seed_contact(
+        Channel.WHATSAPP,
+        WA_PHONE_NUMBER_ID,
+        WA_ID,
+        customer_wrote_ago=timedelta(days=3),
+        recipient_country_code="55",
+        opted_out=[ConsentScope.MARKETING],
+    )
+    status, refused = marketing_check(stack)
+    assert refused["status"] == "refused"
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_in", "note": "asked for offers"})
+    assert status == 200, body
+    assert body["consent"]["opted_out"]["marketing"] is False
+    assert body["consent"]["marketing_opt_ins"] == [
+        {"purpose": "marketing", "opted_in_at": "2026-11-21T10:00:00Z", "has_token": False}
+    ]
+    raw = stack.raw_contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert raw["marketing_opt_ins"][0]["recorded_by"] == "agent-ana"
+    _, allowed = marketing_check(stack)
+    assert allowed["status"] == "allowed", allowed
+
+
+def test_only_a_person_may_record_an_opt_in(stack: ContactsStack) -> None:
+    seed_opted_in_customer(stack)
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_in"}, claims=BOT)
+    assert (status, body["reason"]) == (403, "human_only")
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_out"}, claims=BOT)
+    assert status == 200, body
+
+
+def test_bad_consent_bodies(stack: ContactsStack) -> None:
+    seed_opted_in_customer(stack)
+    for body in (
+        {"scope": "everything", "action": "opt_out"},
+        {"scope": "all", "action": "unsubscribe"},
+        {"scope": "all", "action": "opt_out", "note": "x" * 1001},
+        {"scope": "all", "action": "opt_out", "sender": "someone-else"},
+    ):
+        status, answer = consent(stack, body)
+        assert (status, answer["reason"]) == (400, "invalid_request"), body
+    status, answer = stack.call(
+        "POST", contact_path(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "/consent"), None
+    )
+    assert status == 400
+
+
+def test_a_webhook_write_between_read_and_write_is_not_lost(stack: ContactsStack) -> None:
+    """The webhook moves the window and records a STOP while the agent's change is in flight."""
+    record = seed_opted_in_customer(stack)
+    table = wk_aws.table(stack.table_name)
+    raced: list[bool] = []
+
+    def plan(current: ContactRecord) -> ContactChange | None:
+        if not raced:
+            raced.append(True)
+            # What the webhook does concurrently: no version, attribute-level, consent stamped.
+            table.update_item(
+                Key={"pk": record.pk, "sk": STATE_SK},
+                UpdateExpression=(
+                    "SET last_customer_action_ms = :now, opted_out = :all, consent_changed_ms = :now"
+                ),
+                ExpressionAttributeValues={":now": to_ms(NOW - timedelta(seconds=1)), ":all": ["all"]},
+            )
+        return consent_change(
+            current, scope=ConsentScope.MARKETING, opt_out=True, at_ms=to_ms(NOW), recorded_by="a"
+        )
+
+    update = update_contact(stack.table_name, record.pk, plan)
+    assert update.attempts == 2
+    stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert set(stored.opted_out) == {ConsentScope.ALL, ConsentScope.MARKETING}  # both kept
+    assert stored.last_customer_action_ms == to_ms(NOW - timedelta(seconds=1))
+    assert stored.consent_changed_ms == to_ms(NOW)
+
+
+def test_a_failed_publish_answers_503_and_the_retry_publishes_the_same_event(stack: ContactsStack) -> None:
+    import contacts_routes
+
+    from windowkeeper.events import BusEvent, PublishError
+
+    seed_opted_in_customer(stack)
+    service = contacts_routes.get_service()
+    attempts: list[BusEvent] = []
+
+    def flaky_publish(bus_events: list[BusEvent]) -> int:
+        attempts.extend(bus_events)
+        if len(attempts) == 1:
+            raise PublishError("1 of 1 events were not accepted: ['InternalFailure']")
+        return len(bus_events)
+
+    service.publish = flaky_publish
+    status, body = consent(stack, {"scope": "outside_window", "action": "opt_out"})
+    assert (status, body["reason"]) == (503, "event_publish_failed")
+    stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert stored.opted_out == [ConsentScope.OUTSIDE_WINDOW]
+    status, body = consent(stack, {"scope": "outside_window", "action": "opt_out"})
+    assert status == 200
+    assert attempts[0].event_id == attempts[1].event_id == body["event_id"]
