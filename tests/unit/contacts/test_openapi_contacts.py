@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import copy
-import importlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from windowkeeper.sending.contacts import ConsentRequest, HandoverRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
 CONTACT = "/v1/contacts/{channel}/{account_id}/{contact_id}"
-yaml: Any = importlib.import_module("yaml")  # no type stubs installed for PyYAML
 
 
 def inlined_schema(model: type[BaseModel]) -> dict[str, Any]:

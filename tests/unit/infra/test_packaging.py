@@ -39,5 +39,11 @@ def test_layer_and_project_pin_the_same_versions() -> None:
 
 
 def test_pydantic_matches_what_aws_sam_translator_pins() -> None:
-    """aws-sam-translator pins pydantic~=2.13 in the dev env; the layer must ship the same minor."""
-    assert str(_layer_requirements()["pydantic"].specifier) == "~=2.13"
+    """The layer ships the pydantic range aws-sam-translator pins, so tested and deployed agree."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    translator_pins = [Requirement(r) for r in requires("aws-sam-translator") or ()]
+    translator_pydantic = next(r for r in translator_pins if r.name == "pydantic")
+    assert _layer_requirements()["pydantic"].specifier == translator_pydantic.specifier

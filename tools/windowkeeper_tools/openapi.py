@@ -2,17 +2,17 @@
 
 ``docs/openapi.yaml`` is written by hand (paths, responses, prose) except the component schemas
 listed in ``GENERATED_MODELS``: those are pydantic's JSON Schema of the request models and of the
-engine's ``Decision``. ``python -m windowkeeper.sending.openapi docs/openapi.yaml`` rewrites them
+engine's ``Decision``. ``python -m windowkeeper_tools.openapi docs/openapi.yaml`` rewrites them
 in place; a unit test fails when the file and the models disagree.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -39,7 +39,6 @@ def generated_schemas() -> dict[str, Any]:
 def refresh(path: Path) -> None:
     """Rewrite the generated component schemas of the document at ``path``, keeping the rest."""
     # A dev-time tool: the Lambda never imports PyYAML (no type stubs are installed for it either).
-    yaml: Any = importlib.import_module("yaml")
     document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(generated_schemas())
