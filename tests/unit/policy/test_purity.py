@@ -25,8 +25,9 @@ CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "t
 
 
 def _policy_sources() -> list[Path]:
-    sources = sorted(POLICY_DIR.glob("*.py"))
+    sources = sorted(POLICY_DIR.rglob("*.py"))  # the package and its subpackages (paths/)
     assert len(sources) >= 5  # model, rules, engine, promotional, explain
+    assert POLICY_DIR / "paths" / "tags.py" in sources  # the evaluators are screened too
     return sources
 
 

@@ -1,0 +1,199 @@
+"""What is known at ``at``: the contact's state as of that instant, its free-form window, and the
+``Ask`` every path evaluator reads.
+
+"As of" matters: a decision can be asked for any instant, so anything stamped after ``at`` has not
+happened yet. Those future instants are kept as boundaries -- the answer may change there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from windowkeeper.policy.model import (
+    AccountProfile,
+    AccountUsage,
+    Comment,
+    ContactState,
+    Content,
+    CustomerActionKind,
+    DecisionInput,
+    MarketingOptIn,
+    OutboundRecord,
+    OutboundRequest,
+    Path,
+    Purpose,
+    Sender,
+)
+from windowkeeper.policy.rules import (
+    AD_WINDOW,
+    CHANNELS,
+    MARKETING_PATHS,
+    WINDOW,
+    ChannelTable,
+    Rule,
+    WindowParams,
+    first_in_force,
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The contact's state as of ``at``: anything stamped after ``at`` has not happened yet."""
+
+    last_action_at: datetime | None
+    comment: Comment | None
+    ad_started_at: datetime | None
+    outbound: tuple[OutboundRecord, ...]
+    opt_ins: tuple[MarketingOptIn, ...]
+    unreachable: bool
+    closed_early_at: datetime | None
+    backoff_until: datetime | None
+    boundaries: frozenset[datetime]  # the stamps after ``at``: the facts change there
+
+
+def facts_at(contact: ContactState, at: datetime) -> Facts:
+    future: set[datetime] = set()
+
+    def known(instant: datetime | None) -> datetime | None:
+        if instant is None:
+            return None
+        if instant > at:
+            future.add(instant)
+            return None
+        return instant
+
+    comment = contact.pending_comment
+    if comment is not None and known(comment.at) is None:
+        comment = None
+    outbound = tuple(o for o in contact.outbound if known(o.at) is not None)
+    opt_ins = tuple(o for o in contact.marketing_opt_ins if known(o.opted_in_at) is not None)
+    # A back-off is the opposite of a stamp: it matters only while it lies ahead of ``at``.
+    backoff = contact.marketing_backoff_until
+    if backoff is not None and backoff > at:
+        future.add(backoff)
+    else:
+        backoff = None
+    return Facts(
+        last_action_at=known(contact.last_customer_action_at),
+        comment=comment,
+        ad_started_at=known(contact.ad_conversation_started_at),
+        outbound=outbound,
+        opt_ins=opt_ins,
+        unreachable=known(contact.unreachable_since) is not None,
+        closed_early_at=known(contact.window_closed_early_at),
+        backoff_until=backoff,
+        boundaries=frozenset(future),
+    )
+
+
+def switched_on(account: AccountProfile, switch: str) -> bool:
+    """An ``AccountProfile`` bool field named by rule data (missing counts as off)."""
+    return bool(getattr(account, switch, False))
+
+
+def action_opens_window(rule: Rule[WindowParams] | None, kind: CustomerActionKind | None) -> bool:
+    """Whether a customer action of ``kind`` opens a free-form window under ``rule``."""
+    return rule is not None and kind in rule.params.opening_kinds
+
+
+@dataclass(frozen=True)
+class Window:
+    """The free-form window in force at ``at`` (``opened_at`` None: nothing opened it)."""
+
+    rule: Rule[WindowParams] | None
+    opened_at: datetime | None = None
+    closes_at: datetime | None = None
+    message_cap: int | None = None
+
+    def is_open(self, at: datetime) -> bool:
+        return (
+            self.opened_at is not None
+            and self.closes_at is not None
+            and self.opened_at <= at < self.closes_at
+        )
+
+
+def free_form_window(
+    contact: ContactState,
+    account: AccountProfile,
+    *,
+    last_action_at: datetime | None,
+    ad_started_at: datetime | None,
+    closed_early_at: datetime | None,
+    rules_at: datetime,
+) -> Window:
+    """The window the contact's last action opened, under the rules in force at ``rules_at``.
+
+    The instants are passed in so callers choose between the "as of" facts and the stored state.
+    """
+    rule = first_in_force(WINDOW, contact.channel, rules_at)
+    if rule is None or last_action_at is None:
+        return Window(rule)
+    span = rule.params.span_for(contact.last_customer_action_kind)
+    if span is None:  # a comment or marketing opt-in does not open a window
+        return Window(rule)
+    closes_at = last_action_at + span.length
+    ad_rule = first_in_force(AD_WINDOW, contact.channel, rules_at)
+    if (
+        ad_rule is not None
+        and switched_on(account, ad_rule.params.profile_switch)
+        and ad_started_at is not None
+        and contact.entry_point in ad_rule.params.entry_points
+    ):
+        closes_at = max(closes_at, ad_started_at + ad_rule.params.length)
+    if closed_early_at is not None and closed_early_at >= last_action_at:
+        closes_at = min(closes_at, closed_early_at)
+    return Window(rule, last_action_at, closes_at, span.message_cap)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Everything an evaluator may look at. ``content``/``request`` None: "is this path open at all?"."""
+
+    contact: ContactState
+    account: AccountProfile
+    sender: Sender
+    at: datetime
+    usage: AccountUsage
+    facts: Facts
+    window: Window
+    table: ChannelTable
+    content: Content | None = None
+    request: OutboundRequest = field(default_factory=OutboundRequest)
+
+    @property
+    def channel_label(self) -> str:
+        return self.table.label
+
+    @property
+    def contacted(self) -> bool:
+        return self.facts.last_action_at is not None
+
+    def is_marketing(self, path: Path) -> bool:
+        return path in MARKETING_PATHS or self.request.purpose is Purpose.MARKETING
+
+
+def ask_at(inp: DecisionInput, at: datetime) -> Ask:
+    """The request and the contact's state as of ``at`` (``at`` already checked to be UTC)."""
+    facts = facts_at(inp.contact, at)
+    window = free_form_window(
+        inp.contact,
+        inp.account,
+        last_action_at=facts.last_action_at,
+        ad_started_at=facts.ad_started_at,
+        closed_early_at=facts.closed_early_at,
+        rules_at=at,
+    )
+    return Ask(
+        contact=inp.contact,
+        account=inp.account,
+        sender=inp.sender,
+        at=at,
+        usage=inp.usage,
+        facts=facts,
+        window=window,
+        table=CHANNELS[inp.contact.channel],
+        content=inp.content,
+        request=inp.request,
+    )

@@ -1,0 +1,171 @@
+"""Message tags: HUMAN_AGENT, CUSTOMER_FEEDBACK and the other (mostly retired) Messenger tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from windowkeeper.policy import explain
+from windowkeeper.policy.facts import Ask, action_opens_window
+from windowkeeper.policy.model import Path, ReasonCode
+from windowkeeper.policy.paths.checks import gate, screen
+from windowkeeper.policy.paths.verdict import PathResult, allow, refuse, rule_end
+from windowkeeper.policy.rules import (
+    DAY,
+    MESSAGE_TAG,
+    PATH_FAMILY,
+    TAGGED_PATHS,
+    Family,
+    Rule,
+    TagParams,
+    in_force,
+    rules_of,
+)
+
+
+def tag_rule(ask: Ask, path: Path) -> tuple[Rule[TagParams] | None, PathResult | None]:
+    """The tag rule that applies, or why none does (unknown, not yet available, or retired tag)."""
+    family: Family[TagParams] = PATH_FAMILY[path]
+    wanted = ask.request.tag.upper() if ask.request.tag else None
+    known = [r for r in rules_of(family, ask.contact.channel) if wanted is None or r.params.tag == wanted]
+    what = wanted or "message tags"
+    if not known:
+        return None, refuse(
+            path, None, ReasonCode.TAG_NOT_ALLOWED, f"{what} cannot be used on {ask.channel_label}"
+        )
+    current = [r for r in known if r.in_force(ask.at)]
+    if current:
+        held = [r for r in current if r.params.permission is None or ask.account.has(r.params.permission)]
+        return (held or current)[0], None
+    started = [r for r in known if r.started_by(ask.at)]
+    if not started:
+        first = min(known, key=lambda r: r.effective_from or ask.at.date())
+        since = first.effective_from.isoformat() if first.effective_from else "later"
+        return None, refuse(
+            path, first, ReasonCode.TAG_NOT_ALLOWED, f"{what} is not available before {since}"
+        )
+    last = max(started, key=lambda r: r.effective_until or ask.at.date())
+    retired_on = last.effective_until.isoformat() if last.effective_until else "an earlier date"
+    return None, refuse(
+        path,
+        last,
+        ReasonCode.TAG_RETIRED,
+        f"{what} was retired on {retired_on}; use {last.params.replacement} instead",
+        needs=last.params.replacement,
+    )
+
+
+def tagged(ask: Ask, path: Path) -> PathResult:
+    """A tagged message; ``path`` is one of ``TAGGED_PATHS`` (it names the tag's rule family)."""
+    rule, why_not = tag_rule(ask, path)
+    if rule is None:
+        assert why_not is not None
+        return why_not
+    params = rule.params
+    tag = params.tag
+    if blocked := gate(ask, path, rule):
+        return blocked
+    if not ask.contacted:
+        return refuse(
+            path, rule, ReasonCode.NEVER_CONTACTED, f"{tag} needs a conversation the customer started"
+        )
+    closes_at: datetime | None = None
+    if params.after_last_action is not None:
+        last = ask.facts.last_action_at
+        assert last is not None
+        if not action_opens_window(ask.window.rule, ask.contact.last_customer_action_kind):
+            return refuse(path, rule, ReasonCode.WINDOW_CLOSED, f"{tag} needs a message from the customer")
+        closes_at = last + params.after_last_action
+        if ask.at >= closes_at:
+            return refuse(
+                path,
+                rule,
+                ReasonCode.WINDOW_CLOSED,
+                f"{tag} closed {explain.since(closes_at, ask.at)}",
+                needs="a message from the customer",
+            )
+    if params.permission and not ask.account.has(params.permission):
+        return refuse(
+            path,
+            rule,
+            ReasonCode.PERMISSION_MISSING,
+            f"{tag} needs the {params.permission} permission, which this account does not hold",
+            needs=f"the {params.permission} permission",
+            closes_at=closes_at,
+        )
+    open_clause = f"{tag} is open {explain.until(closes_at, ask.at)}" if closes_at else f"{tag} can be used"
+    if params.human_only and not ask.sender.is_human:
+        return refuse(
+            path,
+            rule,
+            ReasonCode.HUMAN_ONLY,
+            f"{open_clause} if a person sends it",
+            needs="a person must send it",
+            closes_at=closes_at,
+        )
+    if ask.content is not None and params.content_kinds and ask.content.kind not in params.content_kinds:
+        return refuse(
+            path, rule, ReasonCode.CONTENT_INVALID, f"{tag} may carry only the customer feedback template"
+        )
+    purpose = ask.request.purpose
+    if path is Path.MESSAGE_TAG and ask.request.tag is not None and purpose is None:
+        return refuse(
+            path,
+            rule,
+            ReasonCode.TAG_NOT_ALLOWED,
+            f"{tag} needs a stated purpose ({', '.join(sorted(params.purposes))})",
+        )
+    if purpose is not None and purpose not in params.purposes:
+        return refuse(
+            path,
+            rule,
+            ReasonCode.TAG_NOT_ALLOWED,
+            f"{tag} is for {', '.join(sorted(params.purposes))}, not {purpose.value}",
+        )
+    if capped := tagged_cap(ask, path, rule):
+        return capped
+    screened = screen(ask, path, rule) if params.non_promotional else False
+    if isinstance(screened, PathResult):
+        return screened
+    who = " if a person sends it" if params.human_only else ""
+    needs = "a person must send it" if params.human_only else ""
+    if path is Path.MESSAGE_TAG and ask.request.tag is None:
+        needs = "a tag matching the purpose: " + ", ".join(
+            f"{r.params.tag} ({'/'.join(sorted(r.params.purposes))})"
+            for r in in_force(MESSAGE_TAG, ask.contact.channel, ask.at)
+        )
+    if params.content_kinds:
+        needs = "the customer feedback template"
+    return allow(
+        path,
+        rule,
+        open_clause + who,
+        {"messaging_type": "MESSAGE_TAG", "tag": tag},
+        closes_at=closes_at or rule_end(rule),
+        needs=needs,
+        confirmed=screened,
+    )
+
+
+def tagged_cap(ask: Ask, path: Path, rule: Rule[TagParams]) -> PathResult | None:
+    """The account's optional cap on tagged sends per trailing 24 h while the customer is silent."""
+    cap = ask.account.tagged_messages_per_24h_cap
+    if cap is None:
+        return None
+    last = ask.facts.last_action_at
+    counted = sorted(
+        o.at
+        for o in ask.facts.outbound
+        if o.path in TAGGED_PATHS and (last is None or o.at > last) and o.at > ask.at - DAY
+    )
+    releases = [sent + DAY for sent in counted]
+    if len(counted) < cap:
+        return None
+    return refuse(
+        path,
+        rule,
+        ReasonCode.FREQUENCY_LIMITED,
+        f"the account's cap of {cap} tagged message(s) per 24 h is used up",
+        opens_at=releases[len(counted) - cap],
+        boundaries=releases,
+        needs="the customer to write again, or the cap to free up",
+    )

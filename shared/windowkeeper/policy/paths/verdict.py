@@ -1,0 +1,99 @@
+"""One path's verdict: allowed or refused, why, and the instants at which it may change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from windowkeeper.policy.model import Option, Path, ReasonCode
+from windowkeeper.policy.rules import Rule, day_start
+
+
+@dataclass(frozen=True)
+class PathResult:
+    path: Path
+    allowed: bool
+    rule: Rule[Any] | None
+    note: str  # a clause of the explanation sentence
+    reasons: tuple[ReasonCode, ...] = ()
+    send_fields: Mapping[str, Any] = field(default_factory=dict)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    needs: str = ""
+    boundaries: frozenset[datetime] = frozenset()
+    matched_phrase: str | None = None
+    confirmed_not_promotional: bool = False
+
+    def option(self) -> Option:
+        return Option(
+            path=self.path,
+            allowed_now=self.allowed,
+            opens_at=self.opens_at,
+            closes_at=self.closes_at,
+            needs=self.needs,
+            reasons=self.reasons,
+            rule_id=self.rule.rule_id if self.rule else None,
+        )
+
+
+def _bounds(boundaries: Iterable[datetime], *instants: datetime | None) -> frozenset[datetime]:
+    """A verdict's own opening/closing instants are always boundaries too."""
+    return frozenset(boundaries).union(i for i in instants if i is not None)
+
+
+def refuse(
+    path: Path,
+    rule: Rule[Any] | None,
+    reason: ReasonCode,
+    note: str,
+    *,
+    needs: str = "",
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    extra: Iterable[ReasonCode] = (),
+    boundaries: Iterable[datetime] = (),
+    matched_phrase: str | None = None,
+) -> PathResult:
+    return PathResult(
+        path=path,
+        allowed=False,
+        rule=rule,
+        note=note,
+        reasons=(reason, *extra),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        needs=needs,
+        boundaries=_bounds(boundaries, opens_at, closes_at),
+        matched_phrase=matched_phrase,
+    )
+
+
+def allow(
+    path: Path,
+    rule: Rule[Any] | None,
+    note: str,
+    send_fields: Mapping[str, Any],
+    *,
+    closes_at: datetime | None = None,
+    needs: str = "",
+    boundaries: Iterable[datetime] = (),
+    confirmed: bool = False,
+) -> PathResult:
+    return PathResult(
+        path=path,
+        allowed=True,
+        rule=rule,
+        note=note,
+        send_fields=dict(send_fields),
+        closes_at=closes_at,
+        needs=needs,
+        boundaries=_bounds(boundaries, closes_at),
+        confirmed_not_promotional=confirmed,
+    )
+
+
+def rule_end(rule: Rule[Any]) -> datetime | None:
+    """When a dated rule stops (None: it has no end date)."""
+    return day_start(rule.effective_until) if rule.effective_until else None
