@@ -74,13 +74,20 @@ def facts_at(contact: ContactState, at: datetime) -> Facts:
         future.add(backoff)
     else:
         backoff = None
+    last_action_at = known(contact.last_customer_action_at)
+    # Meta's "unreachable" (blocked, 131026...) holds until the customer acts again: a person who
+    # writes to us after being marked unreachable has shown the channel works once more.
+    unreachable_since = known(contact.unreachable_since)
+    unreachable = unreachable_since is not None and (
+        last_action_at is None or last_action_at <= unreachable_since
+    )
     return Facts(
-        last_action_at=known(contact.last_customer_action_at),
+        last_action_at=last_action_at,
         comment=comment,
         ad_started_at=known(contact.ad_conversation_started_at),
         outbound=outbound,
         opt_ins=opt_ins,
-        unreachable=known(contact.unreachable_since) is not None,
+        unreachable=unreachable,
         closed_early_at=known(contact.window_closed_early_at),
         backoff_until=backoff,
         boundaries=frozenset(future),

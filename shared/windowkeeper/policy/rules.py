@@ -305,9 +305,12 @@ RULES: tuple[Rule[Any], ...] = (
         channels=frozenset({Channel.WHATSAPP}),
         sources=("W1", "W16"),
         confidence="H",
-        summary="Any message within 24 h of the user's last message or call; only templates outside it.",
+        summary="Any message within 24 h of the user's last message (a reaction is a message) or call; "
+        "only templates outside it.",
         params=WindowParams(
-            spans=(WindowSpan(_CHAT_OPENERS | {CustomerActionKind.CALL}, 24 * HOUR),),
+            spans=(
+                WindowSpan(_CHAT_OPENERS | {CustomerActionKind.CALL, CustomerActionKind.REACTION}, 24 * HOUR),
+            ),
             template_outside_window=True,
         ),
     ),

@@ -175,6 +175,15 @@ def test_unreachable_contact_from_the_instant_meta_said_so() -> None:
     assert decide(ask(state, sender=BOT), since).reasons == (ReasonCode.UNREACHABLE,)
 
 
+def test_unreachable_ends_when_the_customer_writes_again() -> None:
+    since = LAST_MESSAGE + timedelta(hours=2)
+    wrote_again = since + timedelta(days=3)
+    state = contact(Channel.WHATSAPP, last=wrote_again, unreachable_since=since, unreachable_reason="131026")
+    assert decide(ask(state, sender=BOT), wrote_again + timedelta(minutes=5)).allowed
+    # As of before the new message, the contact was still unreachable.
+    assert decide(ask(state, sender=BOT), wrote_again - MS).reasons == (ReasonCode.UNREACHABLE,)
+
+
 # --- Viber -------------------------------------------------------------------------------------
 
 

@@ -77,6 +77,12 @@ def test_whatsapp_media_send_fields_name_the_media_type() -> None:
     assert decide(ask(contact(Channel.WHATSAPP)), at).send_fields == {"type": "text"}
 
 
+def test_whatsapp_reaction_is_a_user_message_and_opens_the_window() -> None:
+    reacted = contact(Channel.WHATSAPP, kind=CustomerActionKind.REACTION)
+    assert opens_window(reacted, LAST_MESSAGE)
+    assert decide(ask(reacted, sender=BOT), LAST_MESSAGE + timedelta(hours=23)).path is Path.FREE_FORM
+
+
 def test_whatsapp_call_opens_the_window_like_a_message() -> None:
     called = contact(Channel.WHATSAPP, kind=CustomerActionKind.CALL)
     assert decide(ask(called, sender=BOT), LAST_MESSAGE + timedelta(hours=23)).path is Path.FREE_FORM
