@@ -1,1 +1,221 @@
-"""scheduler Lambda: not wired yet."""
+"""scheduler Lambda: the follow-up and re-engagement HTTP API, and the target of Scheduler invocations.
+
+One function, two kinds of event, told apart by shape:
+
+* HTTP API v2 events (``requestContext``/``routeKey``) go to the ``APIGatewayHttpResolver`` routes;
+* EventBridge Scheduler invokes the function with the schedule's Input, a small JSON object with a
+  ``kind``: ``followup.fire``, ``sweep`` or ``reengagement.run``.
+
+Thin by design: read the principal and body, read the clock (only here), call
+``windowkeeper.scheduling`` and shape the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from windowkeeper.auth import AuthError, Principal, principal_from_event
+from windowkeeper.http import ApiError, error_response, install_error_handlers, json_response
+from windowkeeper.policy.model import Channel
+from windowkeeper.scheduling import followups, jobs, sweep, wiring
+from windowkeeper.scheduling.followups import PREVIEW_NOTE, FollowupIn
+from windowkeeper.scheduling.jobs import ReengagementIn
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+install_error_handlers(app)
+
+RESULTS_PAGE_MAX = 1000
+
+
+def utc_now() -> datetime:
+    """The clock, read only here (tests pin it)."""
+    return datetime.now(UTC)
+
+
+# --- scheduled invocations -------------------------------------------------------------------------
+class ScheduledInput(BaseModel):
+    """The ``Input`` of every schedule this function is the target of."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(pattern=r"^(followup\.fire|sweep|reengagement\.run)$")
+    followup_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    job_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+
+
+def is_scheduled_invocation(event: dict[str, Any]) -> bool:
+    return "kind" in event and "requestContext" not in event and "routeKey" not in event
+
+
+def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """Route one Scheduler invocation. Errors propagate: Scheduler retries, then dead-letters."""
+    scheduled = ScheduledInput.model_validate(event)
+    now = utc_now()
+
+    def time_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000 if context is not None else float("inf")
+
+    if scheduled.kind == "followup.fire":
+        if scheduled.followup_id is None:
+            raise ValueError("followup.fire needs followup_id")
+        result = followups.fire(scheduled.followup_id, now)
+        metrics.add_metric(name=f"FollowupFire.{result.action}", unit=MetricUnit.Count, value=1)
+        logger.info("follow-up fired", extra={"followup_id": result.followup_id, "action": result.action})
+        return {"kind": scheduled.kind, "followup_id": result.followup_id, "action": result.action}
+    if scheduled.kind == "sweep":
+        report = sweep.run(now, wiring.sweeper(time_left=time_left))
+        metrics.add_metric(name="NoticesPublished", unit=MetricUnit.Count, value=report.published)
+        metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=report.items_read)
+        metrics.add_metric(name="SweepMinutes", unit=MetricUnit.Count, value=report.minutes_swept)
+        logger.info("sweep done", extra={"report": report.as_dict()})
+        return {"kind": scheduled.kind, **report.as_dict()}
+    if scheduled.job_id is None:
+        raise ValueError("reengagement.run needs job_id")
+    run_report = jobs.run(scheduled.job_id, now, wiring.job_service(time_left=time_left))
+    for status in ("sent", "refused", "failed"):
+        metrics.add_metric(
+            name=f"Reengagement.{status}", unit=MetricUnit.Count, value=getattr(run_report, status)
+        )
+    logger.info("re-engagement run done", extra={"report": run_report.as_dict()})
+    return {"kind": scheduled.kind, **run_report.as_dict()}
+
+
+# --- HTTP routes -----------------------------------------------------------------------------------
+def _principal() -> Principal:
+    return principal_from_event(app.current_event.raw_event)
+
+
+def _json_body() -> Any:
+    raw = app.current_event.decoded_body
+    if not raw:
+        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
+
+
+def _query(name: str) -> str:
+    value = (app.current_event.query_string_parameters or {}).get(name)
+    if not value:
+        raise ApiError(400, "missing_parameter", f"The query parameter '{name}' is required.")
+    return value
+
+
+@app.post("/v1/followups")
+def post_followup() -> Response[Any]:
+    principal = _principal()
+    body = FollowupIn.model_validate(_json_body())
+    created = wiring.followup_service().create(principal, body, utc_now())
+    fallback = created.fallback_decision
+    return json_response(
+        201 if created.created else 200,
+        {
+            "followup": followups.view(created.record),
+            "created": created.created,
+            "schedule": {
+                "name": created.record.schedule_name,
+                "group": created.group_name,
+                "expression": created.expression,
+            },
+            "preview": {
+                "allowed": created.decision.allowed or bool(fallback and fallback.allowed),
+                "decision": created.decision.summary(),
+                "fallback_decision": fallback.summary() if fallback else None,
+                "note": PREVIEW_NOTE,
+            },
+        },
+    )
+
+
+@app.get("/v1/followups")
+def list_followups() -> Response[Any]:
+    principal = _principal()
+    try:
+        channel = Channel(_query("channel"))
+    except ValueError as error:
+        raise ApiError(400, "invalid_channel", "The 'channel' query parameter names no channel.") from error
+    records = wiring.followup_service().list_for_contact(
+        principal, channel, _query("account_id"), _query("contact_id")
+    )
+    return json_response(200, {"followups": [followups.view(r) for r in records]})
+
+
+@app.get("/v1/followups/<followup_id>")
+def get_followup(followup_id: str) -> Response[Any]:
+    record = wiring.followup_service().get(_principal(), followup_id)
+    return json_response(200, {"followup": followups.view(record)})
+
+
+@app.delete("/v1/followups/<followup_id>")
+def delete_followup(followup_id: str) -> Response[Any]:
+    record = wiring.followup_service().cancel(_principal(), followup_id, utc_now())
+    return json_response(200, {"followup": followups.view(record)})
+
+
+@app.post("/v1/reengagements")
+def post_reengagement() -> Response[Any]:
+    principal = _principal()
+    body = ReengagementIn.model_validate(_json_body())
+    job, created = wiring.job_service().create(principal, body, utc_now())
+    return json_response(
+        202 if created else 200,
+        {
+            "job": jobs.job_view(job),
+            "created": created,
+            "schedule": {"name": jobs.run_schedule_name(job.job_id, 0)},
+        },
+    )
+
+
+@app.get("/v1/reengagements/<job_id>")
+def get_reengagement(job_id: str) -> Response[Any]:
+    principal = _principal()
+    service = wiring.job_service()
+    job = service.get(principal, job_id)
+    params = app.current_event.query_string_parameters or {}
+    try:
+        limit = min(int(params.get("limit", RESULTS_PAGE_MAX)), RESULTS_PAGE_MAX)
+    except ValueError as error:
+        raise ApiError(400, "invalid_limit", "'limit' must be a whole number.") from error
+    if limit < 1:
+        raise ApiError(400, "invalid_limit", "'limit' must be at least 1.")
+    results, after = service.store.results_page(job_id, limit=limit, after=params.get("after"))
+    return json_response(
+        200,
+        {
+            "job": jobs.job_view(job),
+            "results": [jobs.result_view(r) for r in results],
+            "next": after,
+        },
+    )
+
+
+@app.exception_handler(AuthError)
+def _auth_error(error: AuthError) -> Response[Any]:
+    status = 401 if error.reason == "unauthenticated" else 403
+    return error_response(ApiError(status, error.reason, error.message))
+
+
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+    return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_scheduled_invocation(event):
+        return handle_scheduled(event, context)
+    return app.resolve(event, context)

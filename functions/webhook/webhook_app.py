@@ -1,1 +1,79 @@
-"""webhook Lambda: not wired yet."""
+"""webhook Lambda: Meta's webhooks in (``GET /webhook`` handshake, ``POST /webhook`` events).
+
+Thin by design: it takes the exact body bytes from the API Gateway event (base64-decoded when
+``isBase64Encoded``; never re-serialised, the signature covers these bytes), reads the clock (the
+only place it is read) and calls ``windowkeeper.ingest.service``, then turns the outcome into an
+HTTP answer and metrics. powertools' ``APIGatewayHttpResolver`` does the routing (404/405 and
+the shared error shape come with it); the raw body is read from the event it already parsed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from windowkeeper.http import ApiError, error_response, install_error_handlers
+from windowkeeper.ingest import service
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+install_error_handlers(app)
+
+WEBHOOK_PATH = "/webhook"
+
+
+def utc_now() -> datetime:
+    """The handler's clock (tests pin it)."""
+    return datetime.now(UTC)
+
+
+def _answer(outcome: service.Outcome) -> Response[Any]:
+    for name, value in outcome.metrics.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return Response(status_code=outcome.status, content_type=outcome.content_type, body=outcome.body)
+
+
+def _raw_body() -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ApiError(400, "body_not_base64", "The body is flagged base64 but is not.") from error
+
+
+@app.get(WEBHOOK_PATH)
+def subscribe() -> Response[Any]:
+    params = app.current_event.query_string_parameters or {}
+    return _answer(service.handle_subscription(params, service.WebhookSettings.from_env()))
+
+
+@app.post(WEBHOOK_PATH)
+def receive() -> Response[Any]:
+    try:
+        body = _raw_body()
+    except ApiError as error:
+        return error_response(error)
+    outcome = service.handle_post(
+        body,
+        app.current_event.headers or {},
+        service.WebhookSettings.from_env(),
+        now=utc_now(),
+    )
+    return _answer(outcome)
+
+
+@logger.inject_lambda_context(log_event=False)  # the event holds message text and phone numbers
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,190 @@
+"""Collapse every observation of one contact in one POST into one ``ContactDelta``.
+
+Meta batches freely (several entries, several events, retries of old ones), so the order of
+events in a body means nothing; observations are ordered by their own timestamps here and each
+part of the state keeps the newest thing it heard. The writer then applies each part only if it
+is newer than what is stored, so a duplicate or late event can never move anything backwards.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from windowkeeper.events import DetailType
+from windowkeeper.ingest.observations import ContactKey, Observation, OwnerKind
+from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
+from windowkeeper.store.contacts import StoredOptIn
+
+
+@dataclass(frozen=True)
+class WindowChange:
+    at_ms: int
+    kind: CustomerActionKind
+    event_id: str
+    entry_point: EntryPoint | None = None
+    ad_started_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsentDelta:
+    at_ms: int  # the newest consent event: the guard on ``consent_changed_ms``
+    opt_out: frozenset[ConsentScope]  # scopes whose newest word was "out"
+    opt_in: frozenset[ConsentScope]  # scopes whose newest word was "in"
+    opt_ins: tuple[StoredOptIn, ...] = ()
+    consent_on_record: bool = False
+
+
+@dataclass(frozen=True)
+class RoutingDelta:
+    at_ms: int
+    owner: OwnerKind | None = None
+    owner_app_changed: bool = False  # a handover event said who holds the thread now
+    owner_app_id: str | None = None
+    human_activity_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ContactDelta:
+    key: ContactKey
+    tenant_id: str
+    customer_event: bool  # the customer did something (subscribed; the bus needs the route)
+    standby: bool = False  # the newest customer event came on the standby channel
+    window: WindowChange | None = None
+    consent: ConsentDelta | None = None
+    backoff_until_ms: int | None = None
+    closed_early_ms: int | None = None
+    unreachable: tuple[int, str] | None = None  # (since ms, reason)
+    comment: tuple[int, str] | None = None  # (comment ms, comment id)
+    routing: RoutingDelta | None = None
+    country_code: str | None = None
+    whatsapp_user_id: str | None = None
+    display_name: str | None = None
+
+    @property
+    def needs_write(self) -> bool:
+        return self.customer_event or any(
+            part is not None
+            for part in (
+                self.window,
+                self.consent,
+                self.backoff_until_ms,
+                self.closed_early_ms,
+                self.unreachable,
+                self.comment,
+                self.routing,
+            )
+        )
+
+
+def collapse(observations: Iterable[Observation]) -> dict[ContactKey, ContactDelta]:
+    grouped: dict[ContactKey, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        grouped[observation.key].append(observation)
+    return {key: _collapse_one(key, sorted(items, key=lambda o: o.at_ms)) for key, items in grouped.items()}
+
+
+def _collapse_one(key: ContactKey, ordered: list[Observation]) -> ContactDelta:
+    customer = [o for o in ordered if o.detail_type == DetailType.CUSTOMER_ACTION]
+    return ContactDelta(
+        key=key,
+        tenant_id=ordered[0].tenant_id,
+        customer_event=bool(customer),
+        standby=customer[-1].standby if customer else False,
+        window=_window(ordered),
+        consent=_consent(ordered),
+        backoff_until_ms=max((o.backoff_until_ms for o in ordered if o.backoff_until_ms), default=None),
+        closed_early_ms=max((o.at_ms for o in ordered if o.closed_early), default=None),
+        unreachable=_newest((o.at_ms, o.unreachable_reason) for o in ordered if o.unreachable_reason),
+        comment=_newest((o.at_ms, o.comment_id) for o in ordered if o.comment_id),
+        routing=_routing(ordered),
+        country_code=_last(o.country_code for o in ordered),
+        whatsapp_user_id=_last(o.whatsapp_user_id for o in ordered),
+        display_name=_last(o.display_name for o in ordered),
+    )
+
+
+def _window(ordered: list[Observation]) -> WindowChange | None:
+    opening = [o for o in ordered if o.opens_window and o.action is not None]
+    if not opening:
+        return None
+    newest = opening[-1]
+    assert newest.action is not None
+    with_entry = [o for o in opening if o.entry_point is not None]
+    ad_start = [o for o in opening if o.ad_started]
+    return WindowChange(
+        at_ms=newest.at_ms,
+        kind=newest.action,
+        event_id=newest.event_id,
+        entry_point=with_entry[-1].entry_point if with_entry else None,
+        ad_started_ms=ad_start[-1].at_ms if ad_start else None,
+    )
+
+
+def _consent(ordered: list[Observation]) -> ConsentDelta | None:
+    changes = [o for o in ordered if o.consent is not None]
+    if not changes:
+        return None
+    last_word: dict[ConsentScope, bool] = {}  # scope -> opted out?
+    opt_ins: list[StoredOptIn] = []
+    on_record = False
+    for observation in changes:
+        change = observation.consent
+        assert change is not None
+        last_word.update(dict.fromkeys(change.opt_out, True))
+        last_word.update(dict.fromkeys(change.opt_in, False))
+        if change.marketing_opt_in:
+            opt_ins.append(
+                StoredOptIn(purpose="marketing", token=change.token, opted_in_ms=observation.at_ms)
+            )
+        on_record = on_record or change.consent_on_record
+    return ConsentDelta(
+        at_ms=changes[-1].at_ms,
+        opt_out=frozenset(s for s, out in last_word.items() if out),
+        opt_in=frozenset(s for s, out in last_word.items() if not out),
+        opt_ins=tuple(opt_ins),
+        consent_on_record=on_record,
+    )
+
+
+def _routing(ordered: list[Observation]) -> RoutingDelta | None:
+    changes = [o for o in ordered if o.routing is not None]
+    if not changes:
+        return None
+    owner: OwnerKind | None = None
+    app_changed = False
+    app_id: str | None = None
+    human_ms: int | None = None
+    for observation in changes:
+        routing = observation.routing
+        assert routing is not None
+        if routing.owner is not None:
+            owner = routing.owner
+        if routing.human_activity:
+            human_ms = observation.at_ms
+        else:
+            app_changed, app_id = True, routing.owner_app_id
+    return RoutingDelta(
+        at_ms=changes[-1].at_ms,
+        owner=owner,
+        owner_app_changed=app_changed,
+        owner_app_id=app_id,
+        human_activity_ms=human_ms,
+    )
+
+
+def _newest(pairs: Iterable[tuple[int, str | None]]) -> tuple[int, str] | None:
+    best: tuple[int, str] | None = None
+    for at_ms, value in pairs:
+        if value is not None and (best is None or at_ms >= best[0]):
+            best = (at_ms, value)
+    return best
+
+
+def _last(values: Iterable[str | None]) -> str | None:
+    result = None
+    for value in values:
+        if value:
+            result = value
+    return result

@@ -1,0 +1,325 @@
+"""The webhook's use cases: the GET handshake and a POST of events. No HTTP framework here.
+
+POST, in order (each step only after the previous one succeeded):
+
+1. size (413 before any hashing), then the signature over the exact bytes (401);
+2. parse: JSON, envelope, then each entry and event on its own. A body we cannot parse at all
+   is quarantined whole and answered 200 (Meta would only resend the same bytes); an entry of
+   an unknown account or an unparsable entry is refused and the body quarantined, the rest of
+   the batch still processed; unknown event kinds are counted and the body quarantined;
+3. one conditional ``UpdateItem`` per contact (``writer.py``), one ``BatchWriteItem`` round for
+   the conversation log, ``PutEvents`` in batches of 10, at most one S3 put;
+4. 200 ``{"status": "ok", "events": n}``. Any storage failure answers 500 so Meta retries; every
+   write above is idempotent, so a retry repeats nothing harmful (events carry stable ids).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from windowkeeper import aws, events, secrets
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.conversations import effective_owner
+from windowkeeper.events import BusEvent, DetailType
+from windowkeeper.ingest.delta import ContactDelta, collapse
+from windowkeeper.ingest.due import next_due
+from windowkeeper.ingest.models import Envelope
+from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
+from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
+from windowkeeper.ingest.quarantine import quarantine
+from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
+from windowkeeper.ingest.writer import ContactWriter, WriteResult
+from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.conversation import message_item
+from windowkeeper.store.keys import from_ms
+
+logger = Logger(child=True)
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+_account_stores: dict[str, AccountStore] = {}
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    table_name: str
+    quarantine_bucket: str
+    secret_id: str
+    event_bus: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            table_name=env["TABLE_NAME"],
+            quarantine_bucket=env["QUARANTINE_BUCKET"],
+            secret_id=env["WEBHOOK_SECRET_ID"],
+            event_bus=env["EVENT_BUS_NAME"],
+            max_body_bytes=int(env.get("MAX_WEBHOOK_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
+        )
+
+
+@dataclass
+class Outcome:
+    """What to answer, and the counters the handler turns into metrics."""
+
+    status: int
+    body: dict[str, Any] | str
+    metrics: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        return "text/plain" if isinstance(self.body, str) else "application/json"
+
+
+def _error(status: int, reason: str, message: str, **metrics: int) -> Outcome:
+    return Outcome(status, {"status": "error", "reason": reason, "message": message}, dict(metrics))
+
+
+def account_store(table_name: str) -> AccountStore:
+    """One cached store per container (profiles are re-read at most once a minute)."""
+    store = _account_stores.get(table_name)
+    if store is None:
+        store = _account_stores[table_name] = AccountStore(table_name)
+    return store
+
+
+def reset_caches() -> None:
+    _account_stores.clear()
+
+
+def _webhook_secret(settings: WebhookSettings) -> dict[str, Any]:
+    return secrets.get_json_secret(settings.secret_id)
+
+
+# ---------------------------------------------------------------- GET: subscription handshake
+
+
+def handle_subscription(params: Mapping[str, str], settings: WebhookSettings) -> Outcome:
+    verify_token = str(_webhook_secret(settings).get("verify_token") or "")
+    challenge = check_subscription(params, verify_token)
+    if challenge is None:
+        logger.warning("webhook subscription refused", extra={"mode": params.get("hub.mode")})
+        return _error(
+            403,
+            "verification_failed",
+            "The subscription request was refused: hub.mode must be 'subscribe' and "
+            "hub.verify_token must match the configured verify token.",
+            SubscriptionRefused=1,
+        )
+    return Outcome(200, challenge, {"SubscriptionVerified": 1})
+
+
+# ---------------------------------------------------------------- POST: events
+
+
+def handle_post(
+    body: bytes,
+    headers: Mapping[str, str],
+    settings: WebhookSettings,
+    *,
+    now: datetime,
+) -> Outcome:
+    if len(body) > settings.max_body_bytes:
+        logger.warning("webhook body too large", extra={"bytes": len(body), "limit": settings.max_body_bytes})
+        return _error(
+            413,
+            "body_too_large",
+            f"The body is {len(body)} bytes; at most {settings.max_body_bytes} are accepted.",
+            BodyTooLarge=1,
+        )
+    try:
+        app_secret = str(_webhook_secret(settings)["app_secret"])
+    except (ClientError, BotoCoreError, KeyError, ValueError) as error:
+        logger.error("webhook secret unavailable", extra={"error": type(error).__name__})
+        return _error(500, "secret_unavailable", "The webhook secret could not be read; try again later.")
+    problem = check_signature(body, _header(headers, SIGNATURE_HEADER), app_secret)
+    if problem is not None:
+        logger.warning("webhook signature rejected", extra={"reason": problem.value})
+        message = (
+            "The X-Hub-Signature-256 header is missing."
+            if problem.value == "signature_missing"
+            else "The X-Hub-Signature-256 header does not match the body signed with the app secret."
+        )
+        return _error(401, problem.value, message, SignatureRejected=1)
+    try:
+        return _process(body, settings, now)
+    except (ClientError, BotoCoreError, events.PublishError) as error:
+        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
+        return _error(
+            500,
+            "storage_unavailable",
+            "The events could not be stored; Meta will deliver them again.",
+            StorageFailures=1,
+        )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _quarantine_whole(body, settings, now, "invalid_json", "the body is not JSON")
+    try:
+        envelope = Envelope.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return _quarantine_whole(body, settings, now, "schema_invalid", f"{where}: {first['msg']}")
+    if envelope.object not in OBJECT_CHANNEL:
+        return _quarantine_whole(body, settings, now, "unsupported_object", f"object {envelope.object}")
+
+    store = account_store(settings.table_name)
+    normalized = normalize(envelope, store.get_for_webhook)
+    deltas = collapse(normalized.observations)
+    writer = ContactWriter(settings.table_name, lambda record: _due(record, normalized, now))
+    results = {key: writer.write(delta) for key, delta in deltas.items()}
+    logged = _log_messages(settings.table_name, normalized)
+    bus_events = _bus_events(normalized, deltas, results, now)
+    published = events.publish(bus_events, bus=settings.event_bus) if bus_events else 0
+
+    reasons = sorted(
+        {r.reason for r in normalized.rejections}
+        | ({"unknown_event_kind"} if normalized.unknown_kinds else set())
+    )
+    if reasons:
+        detail = "; ".join(
+            [f"{r.reason} {r.webhook_object}/{r.entry_id} {r.detail}".strip() for r in normalized.rejections]
+            + [f"unknown {kind}" for kind in sorted(set(normalized.unknown_kinds))]
+        )
+        quarantine(settings.quarantine_bucket, body, reason=",".join(reasons), received_at=now, detail=detail)
+    for page_id, action in normalized.page_notices:
+        logger.warning("Meta policy enforcement on a page", extra={"page_id": page_id, "action": action})
+
+    writes = sum(r.writes for r in results.values())
+    unknown_accounts = sum(1 for r in normalized.rejections if r.reason == "unknown_account")
+    logger.info(
+        "webhook processed",
+        extra={
+            "object": envelope.object,
+            "entries": len(envelope.entry),
+            "events": normalized.events,
+            "contacts": len(deltas),
+            "state_writes": writes,
+            "published": published,
+            "logged_messages": logged,
+            "refused_entries": len(normalized.rejections),
+            "unknown_kinds": sorted(set(normalized.unknown_kinds)),
+        },
+    )
+    return Outcome(
+        200,
+        {"status": "ok", "events": normalized.events},
+        {
+            "ParsedEvents": normalized.events,
+            "StateWrites": writes,
+            "ContactsUpdated": sum(1 for r in results.values() if r.writes),
+            "PublishedEvents": published,
+            "LoggedMessages": logged,
+            "UnknownAccount": unknown_accounts,
+            "UnknownEventKinds": len(normalized.unknown_kinds),
+            "Quarantined": 1 if reasons else 0,
+        },
+    )
+
+
+def _quarantine_whole(
+    body: bytes, settings: WebhookSettings, now: datetime, reason: str, detail: str
+) -> Outcome:
+    key = quarantine(settings.quarantine_bucket, body, reason=reason, received_at=now, detail=detail)
+    logger.warning("webhook body quarantined", extra={"reason": reason, "key": key, "bytes": len(body)})
+    return Outcome(
+        200, {"status": "ok", "events": 0, "quarantined": reason}, {"Quarantined": 1, "ParsedEvents": 0}
+    )
+
+
+def _account(normalized: Normalized, key: ContactKey) -> AccountConfig:
+    return normalized.accounts[(key.channel, key.account_id)]
+
+
+def _due(record: ContactRecord, normalized: Normalized, now: datetime) -> dict[str, Any] | None:
+    account = normalized.accounts[(record.channel, record.account_id)]
+    return next_due(record, account.profile(), now)
+
+
+def _log_messages(table_name: str, normalized: Normalized) -> int:
+    """Conversation-log items, one ``BatchWriteItem`` per 25 (a put of the same key is harmless)."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for observation in normalized.observations:
+        line = observation.log
+        if line is None:
+            continue
+        account = _account(normalized, observation.key)
+        at = from_ms(observation.at_ms)
+        assert at is not None
+        item = message_item(
+            channel=observation.key.channel,
+            account_id=observation.key.account_id,
+            contact_id=observation.key.contact_id,
+            message_id=line.message_id,
+            direction=line.direction,
+            at=at,
+            kind=line.kind,
+            text=line.text,
+            sender=line.sender,
+            retention_days=account.message_retention_days,
+        )
+        items[(item["pk"], item["sk"])] = item  # one batch must not name a key twice
+    if items:
+        with aws.table(table_name).batch_writer() as batch:
+            for item in items.values():
+                batch.put_item(Item=item)
+    return len(items)
+
+
+def _bus_events(
+    normalized: Normalized,
+    deltas: Mapping[ContactKey, ContactDelta],
+    results: Mapping[ContactKey, WriteResult],
+    now: datetime,
+) -> list[BusEvent]:
+    out: list[BusEvent] = []
+    for observation in normalized.observations:
+        if observation.detail_type is None:
+            continue
+        detail = {**observation.detail, "at": _iso(observation.at_ms)}
+        if observation.detail_type == DetailType.CUSTOMER_ACTION:
+            detail["route"] = _route(observation, normalized, results.get(observation.key), now)
+        out.append(BusEvent(observation.detail_type, observation.event_id, detail))
+    return out
+
+
+def _route(
+    observation: Observation, normalized: Normalized, result: WriteResult | None, now: datetime
+) -> str:
+    """``human`` when a person holds the conversation (or another app does: standby), else ``bot``."""
+    if observation.standby:
+        return "human"
+    if result is None or not result.item:
+        return "bot"
+    record = ContactRecord.from_item(result.item)
+    ownership = effective_owner(record, _account(normalized, observation.key).profile(), now)
+    return ownership.owner
+
+
+def _iso(at_ms: int) -> str:
+    at = from_ms(at_ms)
+    assert at is not None
+    return at.isoformat()

@@ -1,0 +1,131 @@
+"""Production wiring of the scheduler's services, once per container.
+
+The domain modules (``followups``, ``sweep``, ``jobs``) take their collaborators as arguments;
+this module builds the real ones from the environment: the table stores, the Scheduler client,
+the send core (``SendService`` with the Graph client) and the engine's ``window_closings``.
+Tests and the local stack swap the send core (e.g. a Graph client on an httpx ``MockTransport``)
+with ``use_send_service`` and the closings with ``use_window_closings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from windowkeeper import aws, events
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.policy.model import Channel
+from windowkeeper.scheduling.followups import FollowupService
+from windowkeeper.scheduling.jobs import JobService
+from windowkeeper.scheduling.ports import SendPort, WindowClosingsFn
+from windowkeeper.scheduling.schedules import ScheduleClient
+from windowkeeper.scheduling.settings import SchedulerSettings
+from windowkeeper.scheduling.sweep import Sweeper
+from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.contacts import ContactRecord, contact_item_key
+from windowkeeper.store.followups import FollowupStore
+from windowkeeper.store.jobs import JobStore
+from windowkeeper.store.sweep import SweepStore
+
+_send_service: SendPort | None = None
+_window_closings: WindowClosingsFn | None = None
+
+
+def use_send_service(service: SendPort | None) -> None:
+    global _send_service  # noqa: PLW0603  (one send core per container; tests inject theirs)
+    _send_service = service
+
+
+def use_window_closings(closings: WindowClosingsFn | None) -> None:
+    global _window_closings  # noqa: PLW0603
+    _window_closings = closings
+
+
+def reset() -> None:
+    """Forget everything built from the environment (tests switch environments)."""
+    use_send_service(None)
+    use_window_closings(None)
+    settings.cache_clear()
+    account_store.cache_clear()
+
+
+@cache
+def settings() -> SchedulerSettings:
+    return SchedulerSettings.from_env()
+
+
+@cache
+def account_store() -> AccountStore:
+    return AccountStore(os.environ["TABLE_NAME"])
+
+
+def lookup_account(channel: Channel, account_id: str) -> AccountConfig | None:
+    return account_store().get(channel, account_id)
+
+
+def load_contact(channel: Channel, account_id: str, contact_id: str) -> ContactRecord | None:
+    item = (
+        aws.table(os.environ["TABLE_NAME"])
+        .get_item(Key=contact_item_key(channel, account_id, contact_id), ConsistentRead=True)
+        .get("Item")
+    )
+    return ContactRecord.from_item(item) if item else None
+
+
+def send_service() -> SendPort:
+    global _send_service  # noqa: PLW0603
+    if _send_service is None:
+        # Deferred: the send core pulls in the Graph client (httpx); only fire/job paths need it.
+        from windowkeeper.graph.settings import client_from_env  # noqa: PLC0415
+        from windowkeeper.sending.service import SendService  # noqa: PLC0415
+
+        _send_service = SendService(
+            table_name=os.environ["TABLE_NAME"], accounts=account_store(), graph=client_from_env()
+        )
+    return _send_service
+
+
+def window_closings() -> WindowClosingsFn:
+    if _window_closings is not None:
+        return _window_closings
+    from windowkeeper.policy.engine import window_closings as engine_closings  # noqa: PLC0415  (rule data on import)
+
+    return engine_closings
+
+
+def _publisher() -> Callable[[Any], int]:
+    return events.publish
+
+
+def followup_service() -> FollowupService:
+    return FollowupService(
+        store=FollowupStore(os.environ["TABLE_NAME"]),
+        schedules=ScheduleClient(settings()),
+        sender=send_service(),
+        accounts=lookup_account,
+        contacts=load_contact,
+        publish=_publisher(),
+    )
+
+
+def job_service(time_left: Callable[[], float] | None = None) -> JobService:
+    return JobService(
+        store=JobStore(os.environ["TABLE_NAME"]),
+        schedules=ScheduleClient(settings()),
+        sender=send_service(),
+        accounts=lookup_account,
+        publish=_publisher(),
+        time_left=time_left,
+    )
+
+
+def sweeper(time_left: Callable[[], float] | None = None) -> Sweeper:
+    return Sweeper(
+        store=SweepStore(os.environ["TABLE_NAME"]),
+        accounts=lookup_account,
+        closings=window_closings(),
+        publish=_publisher(),
+        time_left=time_left,
+    )

@@ -1,0 +1,226 @@
+"""Follow-up items: one scheduled message to one contact, and the pointer that finds it by id.
+
+Two items per follow-up:
+
+* the follow-up itself, under the contact's partition (``sk = FUP#<send_at_ms:015d>#<id>``), so one
+  Query lists a contact's follow-ups in send order;
+* a pointer ``pk = F#<id>, sk = FOLLOWUP`` holding the follow-up's key and tenant, so GET/DELETE
+  by id and the fire path need no index.
+
+Both are written in one transaction with ``attribute_not_exists`` so a retried create never
+duplicates. Status moves only along ``scheduled -> firing -> sent|refused|failed`` or
+``scheduled -> cancelled``, each step a conditional update: a retried Scheduler invocation finds
+the follow-up no longer ``scheduled`` and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from windowkeeper import aws
+from windowkeeper.policy.model import Channel
+from windowkeeper.store.contacts import plain
+from windowkeeper.store.keys import contact_pk
+
+FOLLOWUP_SK_PREFIX = "FUP#"
+POINTER_SK = "FOLLOWUP"
+
+FollowupStatus = Literal["scheduled", "firing", "sent", "refused", "failed", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"sent", "refused", "failed", "cancelled"})
+
+
+def pointer_pk(followup_id: str) -> str:
+    return f"F#{followup_id}"
+
+
+def followup_sk(send_at_ms: int, followup_id: str) -> str:
+    return f"{FOLLOWUP_SK_PREFIX}{send_at_ms:015d}#{followup_id}"
+
+
+class FollowupRecord(BaseModel):
+    """The stored follow-up. ``content``/``fallback_content`` are the send API's content objects."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    followup_id: str
+    tenant_id: str
+    channel: Channel
+    account_id: str
+    contact_id: str
+    send_at_ms: int
+    created_at_ms: int
+    created_by: str  # the principal's subject (audit), never used as the sender at fire time
+    schedule_name: str
+    content: dict[str, Any]
+    fallback_content: dict[str, Any] | None = None
+    purpose: str | None = None
+    tag: str | None = None
+    confirm_not_promotional: bool = False
+    cancel_if_customer_replied: bool = True
+    # The customer's last action when the follow-up was scheduled: a newer one means they replied.
+    customer_action_ms_at_scheduling: int | None = None
+
+    status: FollowupStatus = "scheduled"
+    status_reason: str | None = None  # machine code: customer_replied, cancelled_by_user, window_closed...
+    reasons: list[str] = Field(default_factory=list)  # the engine's reason codes when refused
+    explanation: str | None = None
+    path: str | None = None
+    used_fallback: bool = False
+    platform_message_id: str | None = None
+    fired_at_ms: int | None = None
+    finished_at_ms: int | None = None
+    cancelled_by: str | None = None
+    event_published: bool = False  # set once followup.sent/refused is on the bus
+
+    @property
+    def pk(self) -> str:
+        return contact_pk(self.channel, self.account_id, self.contact_id)
+
+    @property
+    def sk(self) -> str:
+        return followup_sk(self.send_at_ms, self.followup_id)
+
+    def item(self) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude_none=True)
+        return {"pk": self.pk, "sk": self.sk, "kind": "followup", **body}
+
+
+class FollowupExists(Exception):
+    """A follow-up with this id is already stored (a retried create)."""
+
+
+class StatusConflict(Exception):
+    """The follow-up was not in the status the transition expected (someone else moved it)."""
+
+    def __init__(self, current: FollowupRecord | None) -> None:
+        super().__init__("follow-up status changed concurrently")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class FollowupStore:
+    table_name: str
+
+    def _table(self) -> Any:
+        return aws.table(self.table_name)
+
+    def create(self, record: FollowupRecord) -> None:
+        """Write the follow-up and its pointer atomically; ``FollowupExists`` if already there."""
+        pointer = {
+            "pk": pointer_pk(record.followup_id),
+            "sk": POINTER_SK,
+            "target_pk": record.pk,
+            "target_sk": record.sk,
+            "tenant_id": record.tenant_id,
+        }
+        client = aws.client("dynamodb")
+        serializer = _serializer()
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {k: serializer.serialize(v) for k, v in record.item().items()},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {k: serializer.serialize(v) for k, v in pointer.items()},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise FollowupExists(record.followup_id) from error
+            raise
+
+    def get(self, followup_id: str) -> FollowupRecord | None:
+        pointer = self._table().get_item(Key={"pk": pointer_pk(followup_id), "sk": POINTER_SK}).get("Item")
+        if not pointer:
+            return None
+        item = (
+            self._table()
+            .get_item(Key={"pk": pointer["target_pk"], "sk": pointer["target_sk"]}, ConsistentRead=True)
+            .get("Item")
+        )
+        return FollowupRecord.model_validate(plain(item)) if item else None
+
+    def list_for_contact(self, channel: Channel, account_id: str, contact_id: str) -> list[FollowupRecord]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": contact_pk(channel, account_id, contact_id),
+                ":prefix": FOLLOWUP_SK_PREFIX,
+            },
+        }
+        records: list[FollowupRecord] = []
+        while True:
+            page = self._table().query(**kwargs)
+            records.extend(FollowupRecord.model_validate(plain(i)) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def transition(
+        self,
+        record: FollowupRecord,
+        *,
+        from_status: FollowupStatus,
+        to_status: FollowupStatus,
+        changes: dict[str, Any] | None = None,
+    ) -> FollowupRecord:
+        """Move ``from_status -> to_status`` (and set ``changes``) only if still ``from_status``."""
+        values = {"status": to_status, **(changes or {})}
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        attrs = {f":v{i}": _json_ready(value) for i, value in enumerate(values.values())}
+        sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+        try:
+            response = self._table().update_item(
+                Key={"pk": record.pk, "sk": record.sk},
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression="#status = :from",
+                ExpressionAttributeNames={**names, "#status": "status"},
+                ExpressionAttributeValues={**attrs, ":from": from_status},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+                current = FollowupRecord.model_validate(plain(_deserialize(old))) if old else None
+                raise StatusConflict(current) from error
+            raise
+        return FollowupRecord.model_validate(plain(response["Attributes"]))
+
+    def mark_published(self, record: FollowupRecord) -> None:
+        self._table().update_item(
+            Key={"pk": record.pk, "sk": record.sk},
+            UpdateExpression="SET event_published = :yes",
+            ExpressionAttributeValues={":yes": True},
+        )
+
+
+def _json_ready(value: Any) -> Any:
+    """Plain values for the resource layer (which refuses float; we store none)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return value
+
+
+def _serializer() -> TypeSerializer:
+    return TypeSerializer()
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}

@@ -1,0 +1,178 @@
+"""The webhook function on moto, driven through API Gateway HTTP API v2 events.
+
+Published events are read back from an SQS queue that a test rule routes the bus to; metrics are
+read from the EMF lines powertools prints; the handler's clock is pinned to ``NOW``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import webhook_app
+from tests.unit.ingest.meta_fixtures import ALL_ACCOUNTS
+from windowkeeper import aws as wk_aws
+from windowkeeper.ingest import service
+from windowkeeper.ingest.signature import sign
+from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.contacts import plain
+from windowkeeper.store.keys import STATE_SK
+from windowkeeper_tools.aws_resources import Resources
+
+NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)  # an hour after the fixtures' events
+
+
+@dataclass(frozen=True)
+class FakeContext:
+    function_name: str = "windowkeeper-webhook"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:windowkeeper-webhook"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+
+def http_event(
+    method: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    base64_encoded: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload v2.0) event, as Lambda receives it."""
+    text = None
+    if body is not None:
+        text = base64.b64encode(body).decode() if base64_encoded else body.decode("utf-8")
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} /webhook",
+        "rawPath": "/webhook",
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {
+            "content-type": "application/json",
+            "user-agent": "facebookexternalua",
+            **(headers or {}),
+        },
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "wk0api",
+            "domainName": "wk0api.execute-api.eu-west-1.amazonaws.com",
+            "http": {
+                "method": method,
+                "path": "/webhook",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "173.252.127.1",
+                "userAgent": "facebookexternalua",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": f"{method} /webhook",
+            "stage": "$default",
+            "time": "21/Nov/2026:23:00:00 +0000",
+            "timeEpoch": 1795302000000,
+        },
+        "body": text,
+        "isBase64Encoded": base64_encoded,
+    }
+
+
+@dataclass
+class WebhookStack:
+    resources: Resources
+    app_secret: str
+    verify_token: str
+    queue_url: str
+    capsys: pytest.CaptureFixture[str]
+
+    def call(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.capsys.readouterr()  # metrics of this call only
+        response: dict[str, Any] = webhook_app.handler(event, FakeContext())
+        return response
+
+    def post(
+        self, body: bytes, *, signature: str | None = "sign", base64_encoded: bool = False
+    ) -> dict[str, Any]:
+        headers = {}
+        if signature == "sign":
+            headers["x-hub-signature-256"] = sign(body, self.app_secret)
+        elif signature is not None:
+            headers["x-hub-signature-256"] = signature
+        return self.call(http_event("POST", body=body, headers=headers, base64_encoded=base64_encoded))
+
+    def contact(self, pk: str) -> dict[str, Any] | None:
+        item = wk_aws.table(self.resources.table_name).get_item(Key={"pk": pk, "sk": STATE_SK}).get("Item")
+        return plain(item) if item else None
+
+    def messages(self, pk: str) -> list[dict[str, Any]]:
+        table = wk_aws.table(self.resources.table_name)
+        items = table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
+            ExpressionAttributeValues={":pk": pk, ":msg": "MSG#"},
+        )["Items"]
+        return [plain(i) for i in items]
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every event the bus delivered to the test queue since the last call."""
+        sqs = wk_aws.client("sqs")
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return out
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def metrics(self) -> dict[str, float]:
+        """The metric values in the EMF line the last call printed."""
+        values: dict[str, float] = {}
+        for line in self.capsys.readouterr().out.splitlines():
+            if line.startswith("{") and '"_aws"' in line:
+                record = json.loads(line)
+                for definition in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                    value = record[definition["Name"]]
+                    values[definition["Name"]] = sum(value) if isinstance(value, list) else value
+        return values
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        s3 = wk_aws.client("s3")
+        listing = s3.list_objects_v2(Bucket=self.resources.quarantine_bucket, Prefix="quarantine/")
+        out = []
+        for entry in listing.get("Contents", []):
+            obj = s3.get_object(Bucket=self.resources.quarantine_bucket, Key=entry["Key"])
+            out.append({"key": entry["Key"], "body": obj["Body"].read(), "metadata": obj["Metadata"]})
+        return out
+
+
+@pytest.fixture
+def stack(
+    aws: Resources,
+    app_secret: str,
+    verify_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[WebhookStack]:
+    service.reset_caches()
+    AccountStore(aws.table_name).put_all(ALL_ACCOUNTS)
+    sqs = wk_aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName="webhook-test-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = wk_aws.client("events")
+    events.put_rule(
+        Name="all-windowkeeper",
+        EventBusName=aws.bus_name,
+        EventPattern=json.dumps({"source": ["windowkeeper"]}),
+    )
+    events.put_targets(
+        Rule="all-windowkeeper", EventBusName=aws.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    monkeypatch.setattr(webhook_app, "utc_now", lambda: NOW)
+    yield WebhookStack(aws, app_secret, verify_token, queue_url, capsys)
+    service.reset_caches()

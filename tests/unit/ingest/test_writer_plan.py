@@ -1,0 +1,69 @@
+"""The contact writer's plans (pure): what a blind first attempt guards, what a retry keeps."""
+
+from __future__ import annotations
+
+from tests.unit.ingest.meta_fixtures import BASE_MS, PSID_A
+from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, RoutingDelta, WindowChange
+from windowkeeper.ingest.observations import ContactKey
+from windowkeeper.ingest.writer import ContactWriter
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
+
+KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
+WRITER = ContactWriter("table", lambda record: None)
+WINDOW = WindowChange(at_ms=BASE_MS, kind=CustomerActionKind.MESSAGE, event_id="m_1")
+STOP = ConsentDelta(at_ms=BASE_MS, opt_out=frozenset({ConsentScope.ALL}), opt_in=frozenset())
+DUE = {
+    "due_bucket": "DUE#2026-11-22T21:00#03",
+    "due_at_ms": BASE_MS + 23 * 3600_000,
+    "due_kind": "window.closing_soon",
+    "due_window_ms": BASE_MS,
+}
+
+
+def delta(**parts: object) -> ContactDelta:
+    return ContactDelta(key=KEY, tenant_id="acme", customer_event=True, **parts)  # type: ignore[arg-type]
+
+
+def test_blind_plan_guards_every_instant_and_assumes_no_opt_out_list() -> None:
+    part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), None, DUE)
+    assert window_applied
+    assert part.newer == {"last_customer_action_ms": BASE_MS, "consent_changed_ms": BASE_MS}
+    assert part.equals == {"opted_out": None}
+    assert part.set["opted_out"] == ["all"]
+    assert part.set["due_window_ms"] == BASE_MS and part.set["subscribed"] is True
+    assert part.set["account_shard"].startswith("A#messenger#104800000000001#")
+
+
+def test_retry_drops_the_window_when_the_stored_one_is_newer_and_keeps_consent() -> None:
+    old = {"last_customer_action_ms": BASE_MS + 1, "opted_out": ["marketing"], "tenant_id": "acme"}
+    part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), old, DUE)
+    assert not window_applied
+    assert "last_customer_action_ms" not in part.set and "due_bucket" not in part.set
+    assert part.set["opted_out"] == ["all", "marketing"]
+    assert part.equals == {"opted_out": ["marketing"]}  # still what we based the list on
+
+
+def test_retry_of_a_fully_applied_delta_plans_nothing_to_write() -> None:
+    first, _ = WRITER.plan(delta(window=WINDOW, consent=STOP), None, DUE)
+    stored = {**first.set, "pk": KEY.pk}
+    again, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), stored, DUE)
+    assert again.empty and not window_applied
+
+
+def test_no_due_notice_removes_the_old_one() -> None:
+    part, _ = WRITER.plan(delta(window=WINDOW), None, None)
+    assert set(part.remove) == {"due_bucket", "due_at_ms", "due_kind", "due_window_ms"}
+
+
+def test_page_inbox_activity_makes_a_human_owner_without_resetting_since() -> None:
+    routing = RoutingDelta(at_ms=BASE_MS, owner="human", human_activity_ms=BASE_MS)
+    part, _ = WRITER.plan(delta(routing=routing), None, None)
+    assert part.set["owner"] == "human" and part.set["owner_last_activity_ms"] == BASE_MS
+    assert part.set_if_absent == {"owner_since_ms": BASE_MS}
+
+
+def test_release_to_the_bot_clears_the_human_clock_and_routing_app() -> None:
+    routing = RoutingDelta(at_ms=BASE_MS, owner="bot", owner_app_changed=True, owner_app_id=None)
+    part, _ = WRITER.plan(delta(routing=routing), None, None)
+    assert part.set["owner"] == "bot"
+    assert {"routing_owner_app_id", "owner_agent_id", "owner_last_activity_ms"} <= set(part.remove)
