@@ -1,0 +1,95 @@
+"""``windowkeeper simulate``: play a customer through the running local stack's Meta simulator.
+
+The simulator builds Meta's payload, signs it with the app secret and posts it to the stack's
+``/webhook``, exactly as Meta would; ``--at`` backdates it (a customer who wrote two days ago).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+KINDS = ["message", "postback", "reaction", "call", "comment", "ad", "stop", "resume"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="play a customer (signed webhook) through the running local stack",
+        description=(
+            "Asks the running `windowkeeper local` stack's Meta simulator to act as a customer. "
+            "The simulator's URL is read from .local-state/stack.json (or --simulator-url)."
+        ),
+    )
+    parser.add_argument("--channel", required=True, choices=["messenger", "instagram", "whatsapp"])
+    parser.add_argument("--account", required=True, help="Page id, Instagram account id or phone_number_id")
+    parser.add_argument("--contact", required=True, help="PSID, IGSID or WhatsApp id of the customer")
+    parser.add_argument("--text", default=None, help="what the customer writes")
+    parser.add_argument(
+        "--at", default=None, help="when, ISO 8601 with zone (default now), e.g. 2026-11-19T10:00:00Z"
+    )
+    parser.add_argument("--kind", choices=KINDS, default="message", help="what the customer does")
+    parser.add_argument("--comment-id", default=None, help="comment id (--kind comment)")
+    parser.add_argument("--target-message-id", default=None, help="message reacted to (--kind reaction)")
+    parser.add_argument("--simulator-url", default=None, help="override the simulator URL")
+    parser.set_defaults(handler=run)
+
+
+def _check_instant(value: str) -> str:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"--at needs a time zone, e.g. {value}Z")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    import httpx
+
+    from windowkeeper_tools.local.settings import LocalSettings
+    from windowkeeper_tools.local.stack import read_stack_file
+
+    url = args.simulator_url
+    if url is None:
+        running = read_stack_file(LocalSettings.from_env().state_dir) or {}
+        url = running.get("simulator_url")
+    if not url:
+        print(
+            "windowkeeper simulate: no running local stack found; start it with scripts/run", file=sys.stderr
+        )
+        return 1
+    request: dict[str, object] = {
+        "channel": args.channel,
+        "account_id": args.account,
+        "contact_id": args.contact,
+        "kind": args.kind,
+    }
+    if args.text is not None:
+        request["text"] = args.text
+    if args.at is not None:
+        try:
+            request["at"] = _check_instant(args.at)
+        except ValueError as error:
+            print(f"windowkeeper simulate: {error}", file=sys.stderr)
+            return 2
+    if args.comment_id:
+        request["comment_id"] = args.comment_id
+    if args.target_message_id:
+        request["target_message_id"] = args.target_message_id
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/_sim/customer", json=request, timeout=30)
+    except httpx.HTTPError as error:
+        print(f"windowkeeper simulate: the simulator at {url} did not answer: {error}", file=sys.stderr)
+        return 1
+    body = response.json() if response.content else {}
+    if response.status_code >= 400:
+        print(f"windowkeeper simulate: {body.get('message', response.text)}", file=sys.stderr)
+        return 1
+    print(json.dumps(body.get("webhook") or body, indent=2))
+    webhook = body.get("webhook") or {}
+    delivered = webhook.get("status_code")
+    if delivered is None or not 200 <= int(delivered) < 300:
+        print(f"windowkeeper simulate: the stack answered the webhook with {delivered}", file=sys.stderr)
+        return 1
+    return 0

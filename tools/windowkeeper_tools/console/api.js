@@ -1,0 +1,82 @@
+// The HTTP API, as the console uses it. Every call carries the agent's bearer token; every error
+// comes back as {status: "error", reason, message} (or API Gateway's {message}).
+
+const SETTINGS_KEY = "windowkeeper.console.settings";
+
+export function loadSettings() {
+  const defaults = window.WINDOWKEEPER_CONFIG || {};
+  let stored = {};
+  try {
+    stored = JSON.parse(localStorage.getItem(SETTINGS_KEY) || "{}");
+  } catch {
+    stored = {};
+  }
+  return {
+    apiBaseUrl: stored.apiBaseUrl ?? defaults.apiBaseUrl ?? "",
+    token: stored.token || "",
+    pollSeconds: Number(defaults.pollSeconds || 5),
+  };
+}
+
+export function saveSettings(settings) {
+  localStorage.setItem(
+    SETTINGS_KEY,
+    JSON.stringify({ apiBaseUrl: settings.apiBaseUrl, token: settings.token }),
+  );
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.reason = (body && body.reason) || (status === 401 ? "unauthorized" : "http_error");
+    this.body = body;
+  }
+}
+
+export class Api {
+  constructor(settings) {
+    this.base = (settings.apiBaseUrl || "").replace(/\/$/, "");
+    this.token = settings.token;
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let parsed = null;
+    const text = await response.text();
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = { message: text };
+      }
+    }
+    if (!response.ok && !(parsed && parsed.decision)) throw new ApiError(response.status, parsed);
+    return { httpStatus: response.status, ...parsed };
+  }
+
+  contactPath(c) {
+    const parts = [c.channel, c.account_id, c.contact_id].map(encodeURIComponent);
+    return `/v1/contacts/${parts.join("/")}`;
+  }
+
+  conversations(channel) {
+    const query = new URLSearchParams({ limit: "50" });
+    if (channel) query.set("channel", channel);
+    return this.request("GET", `/v1/conversations?${query}`);
+  }
+  accounts() { return this.request("GET", "/v1/accounts"); }
+  contact(c) { return this.request("GET", this.contactPath(c)); }
+  messages(c) { return this.request("GET", `${this.contactPath(c)}/messages?limit=100`); }
+  handover(c, to) { return this.request("POST", `${this.contactPath(c)}/handover`, { to }); }
+  check(message) { return this.request("POST", "/v1/messages/check", message); }
+  send(message) { return this.request("POST", "/v1/messages", message); }
+  followup(body) { return this.request("POST", "/v1/followups", body); }
+}

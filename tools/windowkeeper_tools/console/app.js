@@ -1,0 +1,495 @@
+// The agent console: conversations with their window state, messages both ways, a composer that
+// asks the policy engine (POST /v1/messages/check) what would happen before anything is sent.
+// Plain DOM, textContent only (message text is customer input and is never parsed as HTML).
+
+import { Api, ApiError, loadSettings, saveSettings } from "./api.js";
+import { countdown, debounce, localTime } from "./time.js";
+
+const STATE_LABELS = {
+  open: "Open",
+  closing_soon: "Closing soon",
+  human_agent_only: "Human agent only",
+  template_only: "Template only",
+  expired: "Expired",
+  opted_out: "Opted out",
+  unreachable: "Unreachable",
+};
+const PATH_LABELS = {
+  free_form: "a normal reply (inside the 24-hour window)",
+  human_agent: "the HUMAN_AGENT tag (a person, up to 7 days)",
+  message_tag: "a message tag",
+  customer_feedback: "a customer feedback template",
+  utility_template: "a utility template",
+  authentication_template: "an authentication template",
+  marketing_template: "a marketing template",
+  marketing_message: "a marketing message (opt-in)",
+  private_reply: "a private reply to a comment",
+  plus_one: "the 24+1 follow-up",
+  bot_initiated: "a bot-initiated message",
+  direct: "a direct message",
+};
+const TEMPLATE_PATHS = new Set(["utility_template", "marketing_template", "authentication_template"]);
+const CHANNEL_LABELS = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+};
+const keyOf = (c) => `${c.channel}/${c.account_id}/${c.contact_id}`;
+
+const state = {
+  settings: loadSettings(),
+  api: null,
+  accounts: new Map(),
+  conversations: [],
+  selected: null,
+  contact: null,
+  messageIds: new Set(),
+  lastCheckKey: "",
+  polling: false,
+};
+
+function announce(text) {
+  $("status").textContent = text;
+}
+
+function describeError(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    return "Your token was refused (expired or not for this API). Open Settings and paste a new one.";
+  }
+  return error instanceof ApiError ? `${error.message} (${error.reason})` : `Network error: ${error.message}`;
+}
+
+// --- settings ------------------------------------------------------------------------------------
+function initSettings() {
+  $("api-base").value = state.settings.apiBaseUrl;
+  $("api-token").value = state.settings.token;
+  if (!state.settings.token) $("settings").open = true;
+  $("settings-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.settings.apiBaseUrl = $("api-base").value.trim();
+    state.settings.token = $("api-token").value.trim();
+    saveSettings(state.settings);
+    $("settings").open = false;
+    connect();
+  });
+}
+
+function whoami(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    const groups = String(claims["cognito:groups"] || "");
+    return `Signed in as ${claims.sub} (${claims["custom:tenant_id"]}, ${groups.includes("agents") ? "agent" : "automation"})`;
+  } catch {
+    return "";
+  }
+}
+
+async function connect() {
+  state.api = new Api(state.settings);
+  $("whoami").textContent = whoami(state.settings.token);
+  if (!state.settings.token) {
+    announce("Paste a token in Settings to start.");
+    return;
+  }
+  try {
+    const answer = await state.api.accounts();
+    state.accounts = new Map(answer.accounts.map((a) => [`${a.channel}/${a.account_id}`, a]));
+    announce(`Connected: ${answer.accounts.length} accounts.`);
+  } catch (error) {
+    announce(describeError(error));
+    return;
+  }
+  await refresh();
+}
+
+// --- conversation list ---------------------------------------------------------------------------
+function closingInstant(conversation) {
+  const windows = conversation.windows || {};
+  if (conversation.state === "human_agent_only") return windows.human_agent_closes_at;
+  return windows.free_form_closes_at;
+}
+
+function renderList() {
+  const list = $("conversation-list");
+  const focusedKey = document.activeElement?.dataset?.key;
+  list.replaceChildren();
+  $("list-empty").hidden = state.conversations.length > 0;
+  for (const conversation of state.conversations) {
+    const key = keyOf(conversation);
+    const selected = state.selected && keyOf(state.selected) === key;
+    const instant = closingInstant(conversation);
+    const prefix = conversation.state === "human_agent_only" ? "Human agent: " : "Reply window: ";
+    const owner = conversation.owner?.owner === "human" ? `Handled by ${conversation.owner.agent_id || "an agent"}` : "Handled by the bot";
+    const button = el(
+      "button",
+      { type: "button", class: "conversation", dataset: { key } },
+      el("span", { class: "name" }, conversation.display_name || conversation.contact_id),
+      el("span", { class: `channel channel-${conversation.channel}` }, CHANNEL_LABELS[conversation.channel] || conversation.channel),
+      el("span", { class: `badge state-${conversation.state}` }, STATE_LABELS[conversation.state] || conversation.state),
+      el("span", { class: "countdown", dataset: instant ? { instant, prefix } : {} }, instant ? `${prefix}${countdown(instant)}` : ""),
+      el("span", { class: "owner-mini subtle" }, owner),
+    );
+    if (selected) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => select(conversation));
+    list.append(el("li", {}, button));
+    if (focusedKey === key) button.focus();
+  }
+}
+
+// --- one conversation ----------------------------------------------------------------------------
+async function select(conversation) {
+  state.selected = { channel: conversation.channel, account_id: conversation.account_id, contact_id: conversation.contact_id };
+  state.messageIds = new Set();
+  state.lastCheckKey = "";
+  $("message-text").value = "";
+  $("tag").value = "";
+  setMode("text");
+  $("no-selection").hidden = true;
+  $("detail").hidden = false;
+  renderList();
+  await refreshDetail(true);
+  renderTemplates();
+  $("message-text").focus();
+  scheduleCheck();
+}
+
+async function refreshDetail(first = false) {
+  if (!state.selected) return;
+  const selected = state.selected;
+  try {
+    const [contact, messages] = await Promise.all([state.api.contact(selected), state.api.messages(selected)]);
+    if (!state.selected || keyOf(state.selected) !== keyOf(selected)) return;
+    const previous = state.contact;
+    state.contact = contact;
+    renderDetail();
+    renderMessages(messages.messages || [], first);
+    if (previous && previous.state !== contact.state) {
+      announce(`This conversation is now: ${STATE_LABELS[contact.state] || contact.state}.`);
+      state.lastCheckKey = "";
+      scheduleCheck();
+    }
+  } catch (error) {
+    announce(describeError(error));
+  }
+}
+
+function renderDetail() {
+  const contact = state.contact;
+  const c = contact.contact;
+  const account = state.accounts.get(`${c.channel}/${c.account_id}`);
+  $("detail-title").textContent = c.display_name || c.contact_id;
+  $("detail-meta").textContent = `${CHANNEL_LABELS[c.channel] || c.channel} · ${account?.display_name || c.account_id} · ${c.contact_id}`;
+  const badge = $("detail-state");
+  badge.textContent = STATE_LABELS[contact.state] || contact.state;
+  badge.className = `badge state-${contact.state}`;
+
+  const windows = contact.windows || {};
+  const lines = [];
+  if (windows.free_form_closes_at) lines.push(["Reply window", windows.free_form_closes_at]);
+  if (windows.human_agent_closes_at) lines.push(["Human agent window", windows.human_agent_closes_at]);
+  $("detail-windows").replaceChildren(
+    ...lines.map(([label, instant]) =>
+      el("span", { class: "window" }, `${label}: `, el("span", { class: "countdown", dataset: { instant } }, countdown(instant)))),
+  );
+
+  const owner = contact.owner || {};
+  const human = owner.owner === "human";
+  $("detail-owner").textContent = human
+    ? `Handled by ${owner.agent_id || "an agent"}${owner.returns_to_bot_at ? ` (back to the bot ${localTime(owner.returns_to_bot_at)} if idle)` : ""}`
+    : "Handled by the bot";
+  $("take-over").hidden = human;
+  $("give-back").hidden = !human;
+
+  const followups = contact.pending_followups || [];
+  $("followups").replaceChildren(
+    ...followups.map((f) => el("li", {}, `Follow-up ${localTime(f.send_at)}${f.purpose ? ` (${f.purpose})` : ""}`)),
+  );
+}
+
+function renderMessages(messages, first) {
+  const list = $("messages");
+  let newInbound = 0;
+  for (const message of messages) {
+    if (!first && !state.messageIds.has(message.message_id) && message.direction === "in") newInbound += 1;
+  }
+  state.messageIds = new Set(messages.map((m) => m.message_id));
+  list.replaceChildren(
+    ...messages.map((m) => {
+      const who = m.direction === "in" ? "Customer" : m.sender === "bot" ? "Bot" : m.sender.replace(/^human:/, "Agent ");
+      const via = m.path ? ` · via ${m.path}` : "";
+      const status = m.status ? ` · ${m.status}` : "";
+      return el(
+        "li",
+        { class: `message ${m.direction === "in" ? "inbound" : "outbound"}` },
+        el("p", { class: "message-meta" }, `${who} · ${localTime(m.at)}${via}${status}`),
+        el("p", { class: "message-text" }, m.text ?? `[${m.kind}]`),
+      );
+    }),
+  );
+  if (newInbound > 0) announce(`${newInbound} new message${newInbound > 1 ? "s" : ""} from the customer.`);
+  list.scrollTop = list.scrollHeight;
+}
+
+// --- composer ------------------------------------------------------------------------------------
+function mode() {
+  return document.querySelector('input[name="mode"]:checked').value;
+}
+
+function setMode(value) {
+  document.querySelector(`input[name="mode"][value="${value}"]`).checked = true;
+  $("text-fields").hidden = value !== "text";
+  $("template-fields").hidden = value !== "template";
+}
+
+function currentAccount() {
+  return state.selected ? state.accounts.get(`${state.selected.channel}/${state.selected.account_id}`) : null;
+}
+
+function renderTemplates() {
+  const select = $("template");
+  const templates = currentAccount()?.templates || [];
+  select.replaceChildren(
+    ...templates.map((t, index) =>
+      el(
+        "option",
+        { value: String(index), disabled: t.status !== "APPROVED" },
+        `${t.name} (${t.language}, ${t.category.toLowerCase()}${t.status !== "APPROVED" ? `, ${t.status.toLowerCase()}` : ""})`,
+      )),
+  );
+  const firstApproved = templates.findIndex((t) => t.status === "APPROVED");
+  if (firstApproved >= 0) select.value = String(firstApproved);
+  renderTemplateParams();
+}
+
+function selectedTemplate() {
+  const templates = currentAccount()?.templates || [];
+  return templates[Number($("template").value)] || null;
+}
+
+function renderTemplateParams() {
+  const template = selectedTemplate();
+  const box = $("template-params");
+  box.replaceChildren();
+  $("template-body").textContent = template ? `Template: ${template.name}` : "This account has no templates.";
+  for (const [index, name] of (template?.parameters || []).entries()) {
+    const id = `template-param-${index}`;
+    box.append(
+      el("label", { htmlFor: id }, `{{${index + 1}}} ${name.replace(/_/g, " ")}`),
+      el("input", { id, type: "text", dataset: { param: String(index) } }),
+    );
+  }
+  box.querySelectorAll("input").forEach((input) => input.addEventListener("input", scheduleCheck));
+}
+
+function composedMessage() {
+  if (!state.selected) return null;
+  const base = { ...state.selected };
+  if (mode() === "template") {
+    const template = selectedTemplate();
+    if (!template) return null;
+    const parameters = [...$("template-params").querySelectorAll("input")].map((i) => i.value.trim() || "…");
+    return { ...base, content: { type: "template", template: { name: template.name, language: template.language, parameters } } };
+  }
+  const text = $("message-text").value.trim();
+  if (!text) return null;
+  const message = { ...base, content: { type: "text", text } };
+  if ($("tag").value) message.tag = $("tag").value;
+  return message;
+}
+
+async function runCheck() {
+  const message = composedMessage();
+  const verdict = $("verdict");
+  if (!message) {
+    verdict.replaceChildren(el("p", { class: "subtle" }, mode() === "text" ? "Type a message to see whether and how it can go." : "Pick a template."));
+    $("options").replaceChildren();
+    $("options-title").hidden = true;
+    return;
+  }
+  const checkKey = JSON.stringify(message);
+  if (checkKey === state.lastCheckKey) return;
+  state.lastCheckKey = checkKey;
+  try {
+    const answer = await state.api.check(message);
+    if (checkKey !== state.lastCheckKey) return; // a newer check is on its way
+    renderVerdict(answer.decision);
+  } catch (error) {
+    verdict.replaceChildren(el("p", { class: "refused" }, describeError(error)));
+  }
+}
+const scheduleCheck = debounce(runCheck, 350);
+
+function renderVerdict(decision) {
+  const verdict = $("verdict");
+  verdict.dataset.allowed = String(decision.allowed);
+  if (decision.allowed) {
+    verdict.replaceChildren(
+      el("p", { class: "allowed" }, el("strong", {}, "Can go "), `as ${PATH_LABELS[decision.path] || decision.path}.`),
+      el("p", { class: "subtle" }, decision.explanation),
+    );
+  } else {
+    verdict.replaceChildren(
+      el("p", { class: "refused" }, el("strong", {}, "Cannot go: "), (decision.reasons || []).join(", ") || "refused"),
+      el("p", {}, decision.explanation),
+    );
+  }
+  renderOptions(decision);
+}
+
+function renderOptions(decision) {
+  const list = $("options");
+  list.replaceChildren();
+  // Inside the window there is nothing to weigh; outside it the agent sees every way there is.
+  const show = !(decision.allowed && decision.path === "free_form") && (decision.options || []).length > 0;
+  $("options-title").hidden = !show;
+  if (!show) return;
+  const seen = new Set();
+  for (const option of decision.options || []) {
+    if (seen.has(option.path)) continue;
+    seen.add(option.path);
+    const when = option.allowed_now
+      ? option.closes_at ? `available now, ${countdown(option.closes_at)}` : "available now"
+      : option.opens_at ? `opens ${localTime(option.opens_at)}` : "not available";
+    const item = el("li", { class: option.allowed_now ? "option open" : "option closed" },
+      el("span", {}, `${PATH_LABELS[option.path] || option.path}: ${when}${option.needs ? ` — needs ${option.needs}` : ""}`));
+    if (!decision.allowed && option.allowed_now && option.path === "human_agent" && mode() === "text") {
+      item.append(el("button", { type: "button", class: "secondary", onclick: () => { $("tag").value = "HUMAN_AGENT"; scheduleCheck(); $("tag").focus(); } }, "Use the HUMAN_AGENT tag"));
+    }
+    if (!decision.allowed && option.allowed_now && TEMPLATE_PATHS.has(option.path) && mode() === "text") {
+      item.append(el("button", { type: "button", class: "secondary", onclick: () => reopenWithTemplate() }, "Reopen with a template"));
+    }
+    list.append(item);
+  }
+}
+
+function reopenWithTemplate() {
+  setMode("template");
+  renderTemplates();
+  state.lastCheckKey = "";
+  scheduleCheck();
+  $("template").focus();
+}
+
+async function send(event) {
+  event.preventDefault();
+  const message = composedMessage();
+  if (!message) {
+    announce(mode() === "text" ? "Type a message first." : "Pick a template first.");
+    return;
+  }
+  const emptyParam = mode() === "template" && [...$("template-params").querySelectorAll("input")].find((i) => !i.value.trim());
+  if (emptyParam) {
+    announce("Fill in every template parameter before sending.");
+    emptyParam.focus();
+    return;
+  }
+  const button = $("send");
+  button.disabled = true;
+  try {
+    const answer = await state.api.send(message);
+    const decision = answer.decision || {};
+    if (answer.status === "sent") {
+      announce(`Delivered to Meta as ${PATH_LABELS[decision.path] || decision.path}.`);
+      $("message-text").value = "";
+      state.lastCheckKey = "";
+      await refreshDetail();
+      runCheck();
+    } else if (answer.status === "refused") {
+      announce(`Not sent: ${(decision.reasons || []).join(", ")}. ${decision.explanation || ""}`);
+      renderVerdict(decision);
+    } else {
+      announce(`Not sent: ${answer.message || answer.reason || answer.status}.`);
+    }
+  } catch (error) {
+    announce(describeError(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function handover(to) {
+  try {
+    await state.api.handover(state.selected, to);
+    announce(to === "human" ? "You now handle this conversation; the bot stays quiet." : "The bot handles this conversation again.");
+    await refreshDetail();
+    refresh(); // the list's owner column too (skipped if a poll is already under way)
+    (to === "human" ? $("give-back") : $("take-over")).focus();
+  } catch (error) {
+    announce(describeError(error));
+  }
+}
+
+async function scheduleFollowup(event) {
+  event.preventDefault();
+  const local = $("followup-at").value;
+  const text = $("followup-text").value.trim();
+  if (!local || !text) return;
+  const body = {
+    ...state.selected,
+    send_at: new Date(local).toISOString(),
+    content: { type: "text", text },
+    purpose: $("followup-purpose").value,
+  };
+  try {
+    const answer = await state.api.followup(body);
+    const preview = answer.preview;
+    const reasons = preview?.decision?.reasons || [];
+    const note = preview && !preview.allowed ? ` Note: as things stand it would be refused (${reasons.join(", ")}); it is checked again when it fires.` : "";
+    announce(`Follow-up scheduled for ${localTime(body.send_at)}.${note}`);
+    $("followup-text").value = "";
+    await refreshDetail();
+  } catch (error) {
+    announce(describeError(error));
+  }
+}
+
+// --- polling and ticking -------------------------------------------------------------------------
+async function refresh() {
+  if (!state.api || !state.settings.token || state.polling) return;
+  state.polling = true;
+  try {
+    const answer = await state.api.conversations($("channel-filter").value);
+    state.conversations = answer.conversations || [];
+    renderList();
+    await refreshDetail();
+  } catch (error) {
+    announce(describeError(error));
+  } finally {
+    state.polling = false;
+  }
+}
+
+function tick() {
+  for (const node of document.querySelectorAll(".countdown[data-instant]")) {
+    node.textContent = `${node.dataset.prefix || ""}${countdown(node.dataset.instant)}`;
+  }
+}
+
+function init() {
+  initSettings();
+  $("composer").addEventListener("submit", send);
+  $("message-text").addEventListener("input", scheduleCheck);
+  $("tag").addEventListener("change", scheduleCheck);
+  $("template").addEventListener("change", () => { renderTemplateParams(); scheduleCheck(); });
+  for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    radio.addEventListener("change", () => { setMode(mode()); if (mode() === "template") renderTemplates(); state.lastCheckKey = ""; scheduleCheck(); });
+  }
+  $("take-over").addEventListener("click", () => handover("human"));
+  $("give-back").addEventListener("click", () => handover("bot"));
+  $("followup-form").addEventListener("submit", scheduleFollowup);
+  $("channel-filter").addEventListener("change", refresh);
+  setInterval(tick, 1000);
+  setInterval(refresh, state.settings.pollSeconds * 1000);
+  connect();
+}
+
+init();
