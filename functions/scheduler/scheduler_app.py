@@ -12,7 +12,6 @@ Thin by design: read the principal and body, read the clock (only here), call
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +19,16 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from windowkeeper.auth import AuthError, Principal, principal_from_event
-from windowkeeper.http import ApiError, error_response, install_error_handlers, json_response
+from windowkeeper.auth import Principal
+from windowkeeper.http import (
+    ApiError,
+    install_api_error_handlers,
+    json_body,
+    json_response,
+    request_principal,
+)
 from windowkeeper.policy.model import Channel
 from windowkeeper.scheduling import followups, jobs, sweep, wiring
 from windowkeeper.scheduling.followups import PREVIEW_NOTE, FollowupIn
@@ -32,7 +37,7 @@ from windowkeeper.scheduling.jobs import ReengagementIn
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-install_error_handlers(app)
+install_api_error_handlers(app, logger, metrics, internal_message="Something went wrong on our side.")
 
 RESULTS_PAGE_MAX = 1000
 
@@ -40,6 +45,10 @@ RESULTS_PAGE_MAX = 1000
 def utc_now() -> datetime:
     """The clock, read only here (tests pin it)."""
     return datetime.now(UTC)
+
+
+def _count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 # --- scheduled invocations -------------------------------------------------------------------------
@@ -59,7 +68,11 @@ def is_scheduled_invocation(event: dict[str, Any]) -> bool:
 
 def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """Route one Scheduler invocation. Errors propagate: Scheduler retries, then dead-letters."""
-    scheduled = ScheduledInput.model_validate(event)
+    try:
+        scheduled = ScheduledInput.model_validate(event)
+    except ValidationError:
+        _count("ScheduledInputsInvalid")  # every retry of it ends in the DLQ: worth an alarm
+        raise
     now = utc_now()
 
     def time_left() -> float:
@@ -67,9 +80,10 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
 
     if scheduled.kind == "followup.fire":
         if scheduled.followup_id is None:
+            _count("ScheduledInputsInvalid")
             raise ValueError("followup.fire needs followup_id")
         result = followups.fire(scheduled.followup_id, now)
-        metrics.add_metric(name=f"FollowupFire.{result.action}", unit=MetricUnit.Count, value=1)
+        _count(f"FollowupFire.{result.action}")
         logger.info("follow-up fired", extra={"followup_id": result.followup_id, "action": result.action})
         return {"kind": scheduled.kind, "followup_id": result.followup_id, "action": result.action}
     if scheduled.kind == "sweep":
@@ -80,6 +94,7 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
         logger.info("sweep done", extra={"report": report.as_dict()})
         return {"kind": scheduled.kind, **report.as_dict()}
     if scheduled.job_id is None:
+        _count("ScheduledInputsInvalid")
         raise ValueError("reengagement.run needs job_id")
     run_report = jobs.run(scheduled.job_id, now, wiring.job_service(time_left=time_left))
     for status in ("sent", "refused", "failed"):
@@ -92,17 +107,7 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
 
 # --- HTTP routes -----------------------------------------------------------------------------------
 def _principal() -> Principal:
-    return principal_from_event(app.current_event.raw_event)
-
-
-def _json_body() -> Any:
-    raw = app.current_event.decoded_body
-    if not raw:
-        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
+    return request_principal(app.current_event)
 
 
 def _query(name: str) -> str:
@@ -115,8 +120,9 @@ def _query(name: str) -> str:
 @app.post("/v1/followups")
 def post_followup() -> Response[Any]:
     principal = _principal()
-    body = FollowupIn.model_validate(_json_body())
+    body = FollowupIn.model_validate(json_body(app.current_event))
     created = wiring.followup_service().create(principal, body, utc_now())
+    _count("FollowupsScheduled" if created.created else "FollowupsAlreadyScheduled")
     fallback = created.fallback_decision
     return json_response(
         201 if created.created else 200,
@@ -148,26 +154,30 @@ def list_followups() -> Response[Any]:
     records = wiring.followup_service().list_for_contact(
         principal, channel, _query("account_id"), _query("contact_id")
     )
+    _count("FollowupViews")
     return json_response(200, {"followups": [followups.view(r) for r in records]})
 
 
 @app.get("/v1/followups/<followup_id>")
 def get_followup(followup_id: str) -> Response[Any]:
     record = wiring.followup_service().get(_principal(), followup_id)
+    _count("FollowupViews")
     return json_response(200, {"followup": followups.view(record)})
 
 
 @app.delete("/v1/followups/<followup_id>")
 def delete_followup(followup_id: str) -> Response[Any]:
     record = wiring.followup_service().cancel(_principal(), followup_id, utc_now())
+    _count("FollowupsCancelled")
     return json_response(200, {"followup": followups.view(record)})
 
 
 @app.post("/v1/reengagements")
 def post_reengagement() -> Response[Any]:
     principal = _principal()
-    body = ReengagementIn.model_validate(_json_body())
+    body = ReengagementIn.model_validate(json_body(app.current_event))
     job, created = wiring.job_service().create(principal, body, utc_now())
+    _count("ReengagementJobsStarted" if created else "ReengagementJobsAlreadyStarted")
     return json_response(
         202 if created else 200,
         {
@@ -191,6 +201,7 @@ def get_reengagement(job_id: str) -> Response[Any]:
     if limit < 1:
         raise ApiError(400, "invalid_limit", "'limit' must be at least 1.")
     results, after = service.store.results_page(job_id, limit=limit, after=params.get("after"))
+    _count("ReengagementJobViews")
     return json_response(
         200,
         {
@@ -199,18 +210,6 @@ def get_reengagement(job_id: str) -> Response[Any]:
             "next": after,
         },
     )
-
-
-@app.exception_handler(AuthError)
-def _auth_error(error: AuthError) -> Response[Any]:
-    status = 401 if error.reason == "unauthenticated" else 403
-    return error_response(ApiError(status, error.reason, error.message))
-
-
-@app.exception_handler(Exception)
-def _unexpected(error: Exception) -> Response[Any]:
-    logger.exception("unhandled error", extra={"error_type": type(error).__name__})
-    return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
 
 
 @logger.inject_lambda_context(clear_state=True)

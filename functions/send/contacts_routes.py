@@ -1,9 +1,10 @@
 """The contacts API routes of the send function (a powertools Router included by ``send_app``).
 
 Each route reads the principal from the JWT authorizer's claims, validates path, query and body,
-reads the clock (only here), calls ``windowkeeper.sending.contacts.ContactsService`` and answers
-its dict as JSON. Errors are ``ApiError``s, answered in the shared shape by the handlers that
-``send_app`` installs (``install_error_handlers`` + its ``AuthError`` handler).
+reads the clock (only here), calls ``windowkeeper.sending.contacts.ContactsService``, counts what
+it did (one metric per request, flushed by ``send_app``'s ``log_metrics``) and answers the
+service's dict as JSON. Errors are ``ApiError``s, answered and counted in the shared shape by the
+handlers ``send_app`` installs (``install_api_error_handlers``).
 
 - ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}[?at=ISO]`` window state, paths, owner...
 - ``POST /v1/contacts/{channel}/{account_id}/{contact_id}/handover`` ``{"to", "inbox"?}``
@@ -16,16 +17,17 @@ its dict as JSON. Errors are ``ApiError``s, answered in the shared shape by the 
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit
 
-from windowkeeper.auth import Principal, principal_from_event
-from windowkeeper.http import ApiError, json_response
+from windowkeeper.auth import Principal
+from windowkeeper.http import ApiError, json_body, json_response, request_principal
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending.contacts import (
     ConsentRequest,
@@ -37,6 +39,7 @@ from windowkeeper.sending.contacts import (
 from windowkeeper.store.accounts import AccountStore
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream
+metrics = Metrics()  # powertools Metrics instances share one metric set: send_app's flushes it
 
 CONTACT = "/v1/contacts/<channel>/<account_id>/<contact_id>"
 DECISIONS_DEFAULT_LIMIT = 20
@@ -62,7 +65,10 @@ def get_service() -> ContactsService:
     if _service is None:
         table_name = os.environ["TABLE_NAME"]
         _service = ContactsService(
-            table_name=table_name, accounts=AccountStore(table_name), thread_control=_thread_control
+            table_name=table_name,
+            accounts=AccountStore(table_name),
+            thread_control=_thread_control,
+            metrics=metrics,
         )
     return _service
 
@@ -80,7 +86,11 @@ def utc_now() -> datetime:
 
 # --- request parsing -----------------------------------------------------------------------------------
 def _principal() -> Principal:
-    return principal_from_event(router.current_event.raw_event)
+    return request_principal(router.current_event)
+
+
+def _count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def _channel(value: str) -> Channel:
@@ -126,16 +136,6 @@ def _instant(raw: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _json_body() -> Any:
-    raw = router.current_event.decoded_body
-    if not raw:
-        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
-
-
 # --- routes ----------------------------------------------------------------------------------------
 @router.get(CONTACT)
 def get_contact(channel: str, account_id: str, contact_id: str) -> Response[Any]:
@@ -143,23 +143,29 @@ def get_contact(channel: str, account_id: str, contact_id: str) -> Response[Any]
     ref = _ref(channel, account_id, contact_id)
     at_raw = _query("at")
     at = _instant(at_raw) if at_raw is not None else utc_now()
-    return json_response(200, get_service().contact_view(principal, ref, at))
+    body = get_service().contact_view(principal, ref, at)
+    _count("ContactViews")
+    return json_response(200, body)
 
 
 @router.post(CONTACT + "/handover")
 def post_handover(channel: str, account_id: str, contact_id: str) -> Response[Any]:
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
-    request = HandoverRequest.model_validate(_json_body())
-    return json_response(200, get_service().handover(principal, ref, request, utc_now()))
+    request = HandoverRequest.model_validate(json_body(router.current_event))
+    body = get_service().handover(principal, ref, request, utc_now())
+    _count("HandoversRecorded" if body["changed"] else "HandoversUnchanged")
+    return json_response(200, body)
 
 
 @router.post(CONTACT + "/consent")
 def post_consent(channel: str, account_id: str, contact_id: str) -> Response[Any]:
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
-    request = ConsentRequest.model_validate(_json_body())
-    return json_response(200, get_service().record_consent(principal, ref, request, utc_now()))
+    request = ConsentRequest.model_validate(json_body(router.current_event))
+    body = get_service().record_consent(principal, ref, request, utc_now())
+    _count("ConsentChanges" if body["changed"] else "ConsentUnchanged")
+    return json_response(200, body)
 
 
 @router.get(CONTACT + "/decisions")
@@ -169,6 +175,7 @@ def get_decisions(channel: str, account_id: str, contact_id: str) -> Response[An
     body = get_service().decisions(
         principal, ref, limit=_limit(DECISIONS_DEFAULT_LIMIT), cursor=_query("cursor"), now=utc_now()
     )
+    _count("DecisionHistoryViews")
     return json_response(200, body)
 
 
@@ -177,6 +184,7 @@ def get_messages(channel: str, account_id: str, contact_id: str) -> Response[Any
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
     body = get_service().messages(principal, ref, limit=_limit(MESSAGES_DEFAULT_LIMIT), now=utc_now())
+    _count("MessageHistoryViews")
     return json_response(200, body)
 
 
@@ -191,9 +199,12 @@ def get_conversations() -> Response[Any]:
         limit=_limit(CONVERSATIONS_DEFAULT_LIMIT),
         now=utc_now(),
     )
+    _count("ConversationListViews")
     return json_response(200, body)
 
 
 @router.get("/v1/accounts")
 def get_accounts() -> Response[Any]:
-    return json_response(200, get_service().accounts_of(_principal()))
+    body = get_service().accounts_of(_principal())
+    _count("AccountListViews")
+    return json_response(200, body)

@@ -15,7 +15,6 @@ the same key may try again; every other answer (sent, refused, Meta's definite e
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -36,8 +36,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from contacts_routes import router
 
 from windowkeeper import aws
-from windowkeeper.auth import AuthError, Principal, principal_from_event
-from windowkeeper.http import ApiError, error_response, install_error_handlers, json_response
+from windowkeeper.auth import Principal
+from windowkeeper.http import (
+    ApiError,
+    install_api_error_handlers,
+    json_body,
+    json_response,
+    request_principal,
+)
 from windowkeeper.sending.requests import CheckRequest, SendRequest
 from windowkeeper.sending.service import GraphSender, SendOutcome, SendService
 from windowkeeper.store.accounts import AccountStore
@@ -45,7 +51,9 @@ from windowkeeper.store.accounts import AccountStore
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-install_error_handlers(app)
+install_api_error_handlers(
+    app, logger, metrics, internal_message="Something went wrong on our side; the message was not sent."
+)
 app.include_router(router)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -96,10 +104,21 @@ class _RetryableAnswerError(Exception):
 
 
 def _send_answer(
-    *, idempotency: dict[str, str], principal: Principal, request: SendRequest, now: datetime
+    *,
+    idempotency: dict[str, str],
+    principal: Principal,
+    request: SendRequest,
+    now: datetime,
+    ran: list[bool] | None = None,
 ) -> dict[str, Any]:
-    """One send, shaped as ``{"status_code", "body"}`` (what the idempotency table remembers)."""
+    """One send, shaped as ``{"status_code", "body"}`` (what the idempotency table remembers).
+
+    ``ran`` (not part of the idempotency key) is marked when the send really runs: a replayed
+    answer never gets here, which is how ``post_message`` tells a replay from a send.
+    """
     del idempotency  # only the key material powertools hashes
+    if ran is not None:
+        ran.append(True)
     outcome = get_service().send(principal, request, now)
     answer = {"status_code": outcome.http_status, "body": outcome_body(outcome)}
     if outcome.retryable:
@@ -152,25 +171,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _principal() -> Principal:
-    return principal_from_event(app.current_event.raw_event)
-
-
-def _json_body() -> Any:
-    raw = app.current_event.decoded_body
-    if not raw:
-        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
-
-
 @app.post("/v1/messages")
 def post_message() -> Response[Any]:
-    principal = _principal()
-    body = _json_body()
-    request = SendRequest.model_validate(body)
+    principal = request_principal(app.current_event)
+    request = SendRequest.model_validate(json_body(app.current_event))
     now = utc_now()
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
@@ -187,8 +191,13 @@ def post_message() -> Response[Any]:
         "key": key,
         "body_sha256": hashlib.sha256(request.model_dump_json().encode()).hexdigest(),
     }
+    ran: list[bool] = []
     try:
-        answer = _idempotent_send()(idempotency=idempotency, principal=principal, request=request, now=now)
+        answer = _idempotent_send()(
+            idempotency=idempotency, principal=principal, request=request, now=now, ran=ran
+        )
+        if not ran:
+            metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
     except _RetryableAnswerError as retryable:
         answer = retryable.answer
     except IdempotencyValidationError as error:
@@ -206,31 +215,15 @@ def post_message() -> Response[Any]:
 
 @app.post("/v1/messages/check")
 def post_check() -> Response[Any]:
-    principal = _principal()
-    request = CheckRequest.model_validate(_json_body())
+    principal = request_principal(app.current_event)
+    request = CheckRequest.model_validate(json_body(app.current_event))
     at = request.at or utc_now()
     decision = get_service().check(principal, request, at)
+    metrics.add_metric(
+        name="ChecksAllowed" if decision.allowed else "ChecksRefused", unit=MetricUnit.Count, value=1
+    )
     return json_response(
         200, {"status": "allowed" if decision.allowed else "refused", "decision": decision.summary()}
-    )
-
-
-@app.exception_handler(AuthError)
-def _auth_error(error: AuthError) -> Response[Any]:
-    status = 401 if error.reason == "unauthenticated" else 403
-    return error_response(ApiError(status, error.reason, error.message))
-
-
-@app.exception_handler(Exception)
-def _unexpected(error: Exception) -> Response[Any]:
-    # Most specific handler wins, so this only sees what nothing else answered.
-    logger.exception("unhandled error", extra={"error_type": type(error).__name__})
-    return error_response(
-        ApiError(
-            500,
-            "internal_error",
-            "Something went wrong on our side; the message was not sent.",
-        )
     )
 
 

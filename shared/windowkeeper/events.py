@@ -36,6 +36,7 @@ class DetailType:
     HUMAN_AGENT_WINDOW_CLOSED = "human_agent_window.closed"
     FOLLOWUP_SENT = "followup.sent"
     FOLLOWUP_REFUSED = "followup.refused"
+    FOLLOWUP_FAILED = "followup.failed"  # not sent for a reason that is no refusal (Meta down, send error)
     REENGAGEMENT_RESULT = "reengagement.result"
 
 

@@ -1,14 +1,24 @@
-"""The HTTP error shape every endpoint answers with, and its powertools wiring.
+"""The HTTP error shape every endpoint answers with, and the request plumbing the APIs share.
 
 ``{"status": "error", "reason": "<machine code>", "message": "<a sentence a person understands>"}``
+
+``install_error_handlers`` suits any resolver; ``install_api_error_handlers`` adds what the
+authenticated APIs (send, contacts, scheduler) answer alike: ``AuthError`` as 401/403 and any
+unexpected exception as a logged 500.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import ValidationError
+
+from windowkeeper.auth import AuthError, Principal, principal_from_event
 
 
 class ApiError(Exception):
@@ -48,17 +58,66 @@ def validation_error_response(error: ValidationError) -> Response[Any]:
     )
 
 
-def install_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Answer ApiError and pydantic ValidationError in the shared shape, on any route."""
+def _counted(response: Response[Any], metrics: Metrics | None) -> Response[Any]:
+    # A request answered with an error did nothing else worth a metric; this one says so.
+    if metrics is not None:
+        name = "RequestsRejected" if response.status_code < 500 else "RequestsFailed"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    return response
+
+
+def install_error_handlers(app: APIGatewayHttpResolver, metrics: Metrics | None = None) -> None:
+    """Answer ApiError and pydantic ValidationError in the shared shape, on any route.
+
+    With ``metrics``, every such answer is counted: ``RequestsRejected`` (4xx), ``RequestsFailed`` (5xx).
+    """
 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response[Any]:
-        return error_response(error)
+        return _counted(error_response(error), metrics)
 
     @app.exception_handler(ValidationError)
     def _validation_error(error: ValidationError) -> Response[Any]:
-        return validation_error_response(error)
+        return _counted(validation_error_response(error), metrics)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[Any]:
-        return error_response(ApiError(404, "route_not_found", "There is no such endpoint."))
+        not_found = ApiError(404, "route_not_found", "There is no such endpoint.")
+        return _counted(error_response(not_found), metrics)
+
+
+def install_api_error_handlers(
+    app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, internal_message: str
+) -> None:
+    """What the authenticated APIs (send, contacts, scheduler) answer alike, all counted.
+
+    ``install_error_handlers`` plus ``AuthError`` as 401/403 and any other exception as a logged
+    500 (powertools picks the most specific handler, so the 500 sees only what nothing else did).
+    """
+    install_error_handlers(app, metrics)
+
+    @app.exception_handler(AuthError)
+    def _auth_error(error: AuthError) -> Response[Any]:
+        status = 401 if error.reason == "unauthenticated" else 403
+        return _counted(error_response(ApiError(status, error.reason, error.message)), metrics)
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[Any]:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+        return _counted(error_response(ApiError(500, "internal_error", internal_message)), metrics)
+
+
+def request_principal(event: BaseProxyEvent) -> Principal:
+    """The caller, from the JWT authorizer's claims on the event (never from the body)."""
+    return principal_from_event(event.raw_event)
+
+
+def json_body(event: BaseProxyEvent) -> Any:
+    """The request's JSON body; 400 ``invalid_request`` when absent, ``invalid_json`` when malformed."""
+    raw = event.decoded_body
+    if not raw:
+        raise ApiError(400, "invalid_request", "The request needs a JSON body.")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error

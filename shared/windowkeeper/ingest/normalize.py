@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import DetailType
@@ -74,6 +74,11 @@ def event_hash(*parts: Any) -> str:
     """A stable id for events Meta gives no id of their own (the same event hashes the same)."""
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def model_event_id(kind: str, account_id: str, event: BaseModel) -> str:
+    """``<kind>:<hash>`` for a Meta event without an id: the hash of the event as received."""
+    return f"{kind}:{event_hash(account_id, event.model_dump(mode='json'))}"
 
 
 def seconds_or_ms(value: int) -> int:
@@ -292,7 +297,7 @@ class _Builder:
         if contact_id is None:
             self.out.ignored += 1
             return
-        event_id = postback.mid or f"postback:{event_hash(account.account_id, event.model_dump(mode='json'))}"
+        event_id = postback.mid or model_event_id("postback", account.account_id, event)
         entry_point, ad_started = self._entry_point(account.channel, postback.referral, first_message=True)
         detail: dict[str, Any] = {"title": postback.title, "payload": postback.payload, "standby": standby}
         if postback.referral is not None:
@@ -324,7 +329,7 @@ class _Builder:
             account,
             contact_id,
             kind="reaction" if reacted else "unreaction",
-            event_id=f"reaction:{event_hash(account.account_id, event.model_dump(mode='json'))}",
+            event_id=model_event_id("reaction", account.account_id, event),
             detail_type=DetailType.CUSTOMER_ACTION,
             detail={
                 "message_id": reaction.mid,
@@ -345,7 +350,7 @@ class _Builder:
         if contact_id is None:
             self.out.ignored += 1
             return
-        event_id = f"optin:{event_hash(account.account_id, event.model_dump(mode='json'))}"
+        event_id = model_event_id("optin", account.account_id, event)
         if optin.type == "notification_messages":
             # Marketing-message opt-in / stop / resume: consent only, never a window (M15).
             status = (optin.notification_messages_status or "").upper()
@@ -384,7 +389,7 @@ class _Builder:
             account,
             contact_id,
             kind="referral",
-            event_id=f"referral:{event_hash(account.account_id, event.model_dump(mode='json'))}",
+            event_id=model_event_id("referral", account.account_id, event),
             detail_type=DetailType.CUSTOMER_ACTION,
             detail={"referral": _referral_detail(referral), "standby": standby},
             action=CustomerActionKind.REFERRAL,
@@ -405,7 +410,7 @@ class _Builder:
             contact_id,
             kind=status,
             at_ms=event.timestamp,
-            event_id=f"{status}:{event_hash(account.account_id, event.model_dump(mode='json'))}",
+            event_id=model_event_id(status, account.account_id, event),
             detail_type=DetailType.MESSAGE_STATUS,
             detail={"status": status, **extra},
         )
@@ -436,7 +441,7 @@ class _Builder:
             contact_id,
             kind=action,
             at_ms=event.timestamp,
-            event_id=f"{action}:{event_hash(account.account_id, event.model_dump(mode='json'))}",
+            event_id=model_event_id(action, account.account_id, event),
             detail_type=DetailType.HANDOVER,
             detail={
                 "action": action,
@@ -488,7 +493,7 @@ class _Builder:
             contact_id,
             kind="feedback",
             at_ms=event.timestamp,
-            event_id=f"feedback:{event_hash(account.account_id, event.model_dump(mode='json'))}",
+            event_id=model_event_id("feedback", account.account_id, event),
             detail_type=DetailType.CUSTOMER_ACTION,
             detail={"feedback": event.messaging_feedback, "standby": standby},
         )
@@ -728,7 +733,7 @@ class _Builder:
             self.out.ignored += 1
             return
         at_ms = preference.timestamp * 1000
-        event_id = f"user_preferences:{event_hash(account.account_id, preference.model_dump(mode='json'))}"
+        event_id = model_event_id("user_preferences", account.account_id, preference)
         if value == "stop":
             change = ConsentChange(source="user_preferences", opt_out=frozenset({ConsentScope.MARKETING}))
         elif value == "resume":

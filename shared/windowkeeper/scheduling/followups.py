@@ -9,8 +9,8 @@ When the schedule fires, ``fire`` acts as the schedule principal (automation, ne
 never HUMAN_AGENT): it takes the follow-up ``scheduled -> firing`` with a conditional update
 before sending, so a retried invocation sends nothing twice; cancels it if the customer wrote
 since it was scheduled (when asked to); else sends through the send core, tries the fallback
-content if the first one is refused, records the outcome and publishes ``followup.sent`` or
-``followup.refused``.
+content if the first one is refused, records the outcome and publishes ``followup.sent``,
+``followup.refused`` or ``followup.failed``.
 """
 
 from __future__ import annotations
@@ -411,7 +411,7 @@ class FollowupService:
         return self.store.transition(record, from_status="firing", to_status=status, changes=changes)
 
     def _publish(self, record: FollowupRecord) -> None:
-        detail_type = DetailType.FOLLOWUP_SENT if record.status == "sent" else DetailType.FOLLOWUP_REFUSED
+        detail_type = _DETAIL_TYPES[record.status]
         send_at = from_ms(record.send_at_ms)
         self.publish(
             [
@@ -437,6 +437,13 @@ class FollowupService:
             ]
         )
         self.store.mark_published(record)
+
+
+_DETAIL_TYPES = {
+    "sent": DetailType.FOLLOWUP_SENT,
+    "refused": DetailType.FOLLOWUP_REFUSED,
+    "failed": DetailType.FOLLOWUP_FAILED,
+}
 
 
 def _reasons(outcome: SendOutcomeLike) -> list[str]:

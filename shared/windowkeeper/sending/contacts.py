@@ -3,7 +3,7 @@
 Free of HTTP: ``functions/send/contacts_routes.py`` parses the request, reads the clock once and
 calls one method here; each method answers a JSON-ready dict or raises ``ApiError``.
 
-Tenancy follows the send path (``SendService.load``): an unknown account is 404
+Tenancy is the send path's (``windowkeeper.sending.access``): an unknown account is 404
 ``unknown_account``; an account of another tenant is 403 ``forbidden_tenant`` and, where a contact
 is named, the attempt is written to that contact's audit trail; an unknown contact is 404
 ``unknown_contact``.
@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, Self
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import Metrics
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from windowkeeper import aws, events
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
-from windowkeeper.conversations import Ownership, conversation_state, effective_owner
+from windowkeeper.conversations import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import DeliveryResult
 from windowkeeper.http import ApiError
@@ -44,6 +45,7 @@ from windowkeeper.policy.model import (
     SenderKind,
     WindowClosings,
 )
+from windowkeeper.sending.access import UNKNOWN_CONTACT_MESSAGE, ContactAccess, audit_actor
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.audit import (
     AUDIT_LIST_MAX,
@@ -57,16 +59,17 @@ from windowkeeper.store.audit import (
 from windowkeeper.store.contacts import ContactRecord, plain
 from windowkeeper.store.conversation import list_messages
 from windowkeeper.store.followups import FOLLOWUP_SK_PREFIX
-from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys, contact_pk, from_ms, to_ms
+from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys, from_ms, to_ms
 from windowkeeper.store.ownership import (
     ContactChange,
     ContactConflictError,
     ContactNotFoundError,
+    ContactUpdate,
+    Plan,
     activity_change,
     bot_owner_change,
     consent_change,
     human_owner_change,
-    read_contact_item,
     update_contact,
 )
 
@@ -155,37 +158,22 @@ class ContactsService:
     window_closings: WindowClosingsFn = engine.window_closings
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
+    metrics: Metrics | None = None  # counts TenantViolations, as the send path does
+
     # --- loading ---------------------------------------------------------------------------------
+    @property
+    def _access(self) -> ContactAccess:
+        return ContactAccess(self.table_name, self.accounts, self.new_id, self.metrics)
+
     def account_for(
         self, principal: Principal, channel: Channel, account_id: str, *, contact_id: str | None, at: datetime
     ) -> AccountConfig:
-        account = self.accounts.get(channel, account_id)
-        if account is None:
-            raise ApiError(404, "unknown_account", f"There is no {channel.value} account '{account_id}'.")
-        if account.tenant_id != principal.tenant_id:
-            if contact_id is not None:
-                self._audit_tenant_violation(principal, account, contact_id, at)
-            logger.warning(
-                "cross-tenant attempt refused",
-                extra={"channel": channel.value, "account_id": account_id, "principal": principal.subject},
-            )
-            raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
-        return account
-
-    def _contact(self, account: AccountConfig, contact_id: str) -> ContactRecord:
-        item = read_contact_item(self.table_name, contact_pk(account.channel, account.account_id, contact_id))
-        if item is None:
-            raise ApiError(404, "unknown_contact", "This contact has never written to the account.")
-        record = ContactRecord.from_item(item)
-        if record.tenant_id != account.tenant_id:  # defensive: never show another tenant's item
-            raise ApiError(403, "forbidden_tenant", "This contact belongs to another tenant.")
-        return record
+        return self._access.account_for(principal, channel, account_id, contact_id=contact_id, at=at)
 
     def load(
         self, principal: Principal, ref: ContactRef, at: datetime
     ) -> tuple[AccountConfig, ContactRecord]:
-        account = self.account_for(principal, ref.channel, ref.account_id, contact_id=ref.contact_id, at=at)
-        return account, self._contact(account, ref.contact_id)
+        return self._access.load(principal, ref.channel, ref.account_id, ref.contact_id, at)
 
     # --- GET /v1/contacts/{channel}/{account_id}/{contact_id} -------------------------------------
     def contact_view(self, principal: Principal, ref: ContactRef, at: datetime) -> dict[str, Any]:
@@ -195,14 +183,7 @@ class ContactsService:
         state = record.to_state()
         closings = self.window_closings(state, profile)
         options = tuple(self.evaluate_paths(state, profile, principal.sender(), at))
-        label_options = options if principal.is_human_agent else self._human_options(state, profile, at)
-        label = conversation_state(
-            state,
-            label_options,
-            free_form_closes_at=closings.free_form_closes_at,
-            lead_time=timedelta(seconds=profile.expiry_lead_time_seconds),
-            now=at,
-        )
+        label = self._label(state, profile, closings, at, options if principal.is_human_agent else None)
         return {
             "status": "ok",
             "as_of": _iso(at),
@@ -232,10 +213,28 @@ class ContactsService:
             "pending_followups": self._pending_followups(record),
         }
 
-    def _human_options(self, state: ContactState, profile: AccountProfile, at: datetime) -> Sequence[Option]:
-        # The state label describes the conversation, not the caller: it is what a person could
-        # send, whoever asks (an automation sees its own paths under "paths").
-        return tuple(self.evaluate_paths(state, profile, _CONSOLE_AGENT, at))
+    def _label(
+        self,
+        state: ContactState,
+        profile: AccountProfile,
+        closings: WindowClosings,
+        at: datetime,
+        human_options: Sequence[Option] | None = None,
+    ) -> ConversationState:
+        """The console's state label at ``at``; ``human_options`` when a person's were evaluated already.
+
+        The label describes the conversation, not the caller: it is what a person could send,
+        whoever asks (an automation sees its own paths under "paths").
+        """
+        if human_options is None:
+            human_options = tuple(self.evaluate_paths(state, profile, _CONSOLE_AGENT, at))
+        return conversation_state(
+            state,
+            human_options,
+            free_form_closes_at=closings.free_form_closes_at,
+            lead_time=timedelta(seconds=profile.expiry_lead_time_seconds),
+            now=at,
+        )
 
     @staticmethod
     def _windows(closings: WindowClosings) -> dict[str, Any]:
@@ -351,16 +350,13 @@ class ContactsService:
                     now_ms, routing_owner_app_id=routing_app, routing_changed=moved_thread
                 )
 
-        try:
-            update = update_contact(self.table_name, record.pk, plan)
-        except ContactNotFoundError as error:
-            raise ApiError(
-                404, "unknown_contact", "This contact has never written to the account."
-            ) from error
-        except ContactConflictError as error:
-            raise ApiError(
+        update = self._update(
+            record.pk,
+            plan,
+            ApiError(
                 409, "handover_conflict", "The conversation changed hands while this request ran; try again."
-            ) from error
+            ),
+        )
         after = effective_owner(update.after, profile, now)
         owner_changed = (before.owner, before.agent_id) != (after.owner, after.agent_id)
         event = BusEvent(
@@ -450,16 +446,11 @@ class ContactsService:
                 current, scope=request.scope, opt_out=opt_out, at_ms=to_ms(now), recorded_by=principal.subject
             )
 
-        try:
-            update = update_contact(self.table_name, record.pk, plan)
-        except ContactNotFoundError as error:
-            raise ApiError(
-                404, "unknown_contact", "This contact has never written to the account."
-            ) from error
-        except ContactConflictError as error:
-            raise ApiError(
-                409, "consent_conflict", "The contact changed while this request ran; try again."
-            ) from error
+        update = self._update(
+            record.pk,
+            plan,
+            ApiError(409, "consent_conflict", "The contact changed while this request ran; try again."),
+        )
         after = update.after
         audit_id = self.new_id()
         sender = principal.sender()
@@ -468,14 +459,7 @@ class ContactsService:
             audit_id=audit_id,
             kind="consent",
             at_ms=to_ms(now),
-            principal_subject=principal.subject,
-            principal_kind="human" if sender.is_human else "automation",
-            automation_kind=sender.automation.value if sender.automation else None,
-            tenant_id=principal.tenant_id,
-            account_tenant_id=account.tenant_id,
-            channel=account.channel.value,
-            account_id=account.account_id,
-            contact_id=ref.contact_id,
+            **audit_actor(principal, account, ref.contact_id),
             outcome="recorded" if update.changed else "unchanged",
             reasons=[f"{request.action}:{request.scope.value}"],
             explanation=(
@@ -628,13 +612,7 @@ class ContactsService:
         profile = account.profile()
         state = record.to_state()
         closings = self.window_closings(state, profile)
-        label = conversation_state(
-            state,
-            self._human_options(state, profile, now),
-            free_form_closes_at=closings.free_form_closes_at,
-            lead_time=timedelta(seconds=profile.expiry_lead_time_seconds),
-            now=now,
-        )
+        label = self._label(state, profile, closings, now)
         return {
             "channel": record.channel.value,
             "account_id": record.account_id,
@@ -679,6 +657,15 @@ class ContactsService:
         }
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _update(self, pk: str, plan: Plan, on_conflict: ApiError) -> ContactUpdate:
+        """``update_contact`` with its failures answered: 404 if the contact went, else ``on_conflict``."""
+        try:
+            return update_contact(self.table_name, pk, plan)
+        except ContactNotFoundError as error:
+            raise ApiError(404, "unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
+        except ContactConflictError as error:
+            raise on_conflict from error
+
     def _publish(self, event: BusEvent) -> None:
         """Publish after the write; a failure answers 503 so the client retries (same event id)."""
         try:
@@ -690,28 +677,6 @@ class ContactsService:
                 "event_publish_failed",
                 "The change was recorded but its event could not be published; retry the same request.",
             ) from error
-
-    def _audit_tenant_violation(
-        self, principal: Principal, account: AccountConfig, contact_id: str, at: datetime
-    ) -> None:
-        sender = principal.sender()
-        entry = AuditEntry(
-            audit_id=self.new_id(),
-            kind="tenant_violation",
-            at_ms=to_ms(at),
-            principal_subject=principal.subject,
-            principal_kind="human" if sender.is_human else "automation",
-            automation_kind=sender.automation.value if sender.automation else None,
-            tenant_id=principal.tenant_id,
-            account_tenant_id=account.tenant_id,
-            channel=account.channel.value,
-            account_id=account.account_id,
-            contact_id=contact_id,
-            outcome="forbidden",
-            reasons=["forbidden_tenant"],
-            expires_at=expires_at(at, account.audit_retention_days),
-        )
-        append_audit(self.table_name, contact_pk(account.channel, account.account_id, contact_id), at, entry)
 
 
 # The sender the state label is computed for: "a person in the console".

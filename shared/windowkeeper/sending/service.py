@@ -3,8 +3,8 @@
 ``SendService.send`` is free of HTTP concerns so the send endpoint and the scheduler (follow-ups
 at fire time) share it. One send:
 
-1. ``load``: the account (404 ``unknown_account``), the tenant check (403 ``forbidden_tenant``,
-   audited), the contact (404 ``unknown_contact``).
+1. ``load`` (``windowkeeper.sending.access``): the account (404 ``unknown_account``), the tenant
+   check (403 ``forbidden_tenant``, audited), the contact (404 ``unknown_contact``).
 2. Build the engine's ``DecisionInput`` from the stored contact, the account profile, the
    authenticated principal (never the body) and the request; ``decide(input, now)``.
 3. Refused → audit, ``message.refused``, no call to Meta. Allowed → ``graph.send`` with the
@@ -30,24 +30,23 @@ from typing import Any, Literal, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from windowkeeper import aws, events
+from windowkeeper import events
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
-from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
-    Channel,
     ContactState,
     Content,
     Decision,
     DecisionInput,
 )
+from windowkeeper.sending.access import ContactAccess, audit_actor
 from windowkeeper.sending.requests import SendRequest
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.audit import AuditEntry, append_audit, expires_at, text_hash
-from windowkeeper.store.contacts import ContactRecord, contact_item_key
+from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.keys import contact_pk, to_ms
 from windowkeeper.store.outbound import (
     AgentActivity,
@@ -60,6 +59,8 @@ from windowkeeper.store.outbound import (
 logger = Logger(child=True)
 
 DecideFn = Callable[[DecisionInput, datetime], Decision]
+
+UNKNOWN_CONTACT_MESSAGE = "This contact has never written to the account, so no message can reach them yet."
 
 # Graph error codes that mean "slow down": after the client's own retries these answer 503.
 THROTTLING_CODES = frozenset({4, 613, 80007, 130429, 131056, 131057})
@@ -145,43 +146,25 @@ class SendService:
         self.metrics = metrics
         self._clock = clock  # only stamps tenant-violation audits when the caller gave no instant
         self._new_id = new_id
+        self._access = ContactAccess(table_name, accounts, new_id, metrics)
 
     # --- loading ---------------------------------------------------------------------------------
     def load(
-        self,
-        principal: Principal,
-        channel: Channel,
-        account_id: str,
-        contact_id: str,
-        *,
-        at: datetime | None = None,
+        self, principal: Principal, request: SendRequest, *, at: datetime | None = None
     ) -> tuple[AccountConfig, ContactRecord]:
-        """The account and contact a principal may act on; raises ``ApiError`` 404/403.
+        """The account and contact the request names, if the principal may act on them.
 
-        A principal of another tenant is refused with 403 ``forbidden_tenant`` and the attempt is
-        written to the target contact's audit trail (the account owner sees who tried).
+        Raises ``ApiError`` 404/403; a principal of another tenant is refused with 403
+        ``forbidden_tenant`` and the attempt is audited (``windowkeeper.sending.access``).
         """
-        account = self.accounts.get(channel, account_id)
-        if account is None:
-            raise ApiError(404, "unknown_account", f"There is no {channel} account '{account_id}'.")
-        if account.tenant_id != principal.tenant_id:
-            self._audit_tenant_violation(principal, account, contact_id, at or self._clock())
-            raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
-        item = (
-            aws.table(self.table_name)
-            .get_item(Key=contact_item_key(account.channel, account_id, contact_id), ConsistentRead=True)
-            .get("Item")
+        return self._access.load(
+            principal,
+            request.channel,
+            request.account_id,
+            request.contact_id,
+            at or self._clock(),
+            unknown_message=UNKNOWN_CONTACT_MESSAGE,
         )
-        if item is None:
-            raise ApiError(
-                404,
-                "unknown_contact",
-                "This contact has never written to the account, so no message can reach them yet.",
-            )
-        record = ContactRecord.from_item(item)
-        if record.tenant_id != account.tenant_id:  # defensive: a contact item of another tenant
-            raise ApiError(403, "forbidden_tenant", "This contact belongs to another tenant.")
-        return account, record
 
     def decision_input(
         self, principal: Principal, request: SendRequest, account: AccountConfig, record: ContactRecord
@@ -201,14 +184,12 @@ class SendService:
     # --- the two operations ----------------------------------------------------------------------
     def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision:
         """The decision ``send`` would take at ``at``; nothing is sent or written."""
-        account, record = self.load(principal, request.channel, request.account_id, request.contact_id, at=at)
+        account, record = self.load(principal, request, at=at)
         inp, _ = self.decision_input(principal, request, account, record)
         return self.decide(inp, at)
 
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
-        account, record = self.load(
-            principal, request.channel, request.account_id, request.contact_id, at=now
-        )
+        account, record = self.load(principal, request, at=now)
         inp, content = self.decision_input(principal, request, account, record)
         decision = self.decide(inp, now)
         decision_id = self._new_id()
@@ -370,14 +351,7 @@ class SendService:
             audit_id=outcome.decision_id,
             kind="decision",
             at_ms=to_ms(now),
-            principal_subject=principal.subject,
-            principal_kind="human" if sender.is_human else "automation",
-            automation_kind=sender.automation.value if sender.automation else None,
-            tenant_id=principal.tenant_id,
-            account_tenant_id=account.tenant_id,
-            channel=account.channel.value,
-            account_id=account.account_id,
-            contact_id=request.contact_id,
+            **audit_actor(principal, account, request.contact_id),
             outcome=outcome.status,
             allowed=decision.allowed,
             path=decision.path.value if decision.path else None,
@@ -442,34 +416,6 @@ class SendService:
                 )
             ]
         )
-
-    def _audit_tenant_violation(
-        self, principal: Principal, account: AccountConfig, contact_id: str, at: datetime
-    ) -> None:
-        sender = principal.sender()
-        audit_id = self._new_id()
-        entry = AuditEntry(
-            audit_id=audit_id,
-            kind="tenant_violation",
-            at_ms=to_ms(at),
-            principal_subject=principal.subject,
-            principal_kind="human" if sender.is_human else "automation",
-            automation_kind=sender.automation.value if sender.automation else None,
-            tenant_id=principal.tenant_id,
-            account_tenant_id=account.tenant_id,
-            channel=account.channel.value,
-            account_id=account.account_id,
-            contact_id=contact_id,
-            outcome="forbidden",
-            reasons=["forbidden_tenant"],
-            expires_at=expires_at(at, account.audit_retention_days),
-        )
-        append_audit(self.table_name, contact_pk(account.channel, account.account_id, contact_id), at, entry)
-        logger.warning(
-            "cross-tenant attempt refused",
-            extra={"audit_id": audit_id, "channel": account.channel.value, "account_id": account.account_id},
-        )
-        self._count("TenantViolations")
 
     # --- small helpers ---------------------------------------------------------------------------
     def _publish_quietly(self, bus_events: list[BusEvent]) -> None:

@@ -75,7 +75,7 @@ class FollowupRecord(BaseModel):
     fired_at_ms: int | None = None
     finished_at_ms: int | None = None
     cancelled_by: str | None = None
-    event_published: bool = False  # set once followup.sent/refused is on the bus
+    event_published: bool = False  # set once followup.sent/refused/failed is on the bus
 
     @property
     def pk(self) -> str:

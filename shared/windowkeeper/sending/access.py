@@ -1,0 +1,124 @@
+"""Which contact a principal may act on: the tenant gate every contact-level request passes.
+
+Shared by the send gate (``SendService``) and the contacts API (``ContactsService``) so both answer
+alike: an unknown account is 404 ``unknown_account``; an account of another tenant is 403
+``forbidden_tenant``, logged, counted (``TenantViolations``) and, where a contact is named, written
+to that contact's audit trail (the account owner sees who tried); an unknown contact is 404
+``unknown_contact``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.auth import Principal
+from windowkeeper.http import ApiError
+from windowkeeper.policy.model import Channel
+from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.audit import AuditEntry, append_audit, expires_at
+from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.ownership import read_contact_item
+
+logger = Logger(child=True)
+
+UNKNOWN_CONTACT_MESSAGE = "This contact has never written to the account."
+
+
+def audit_actor(principal: Principal, account: AccountConfig, contact_id: str) -> dict[str, Any]:
+    """The "who acted, on what" fields of an ``AuditEntry`` (every kind of entry starts with them)."""
+    sender = principal.sender()
+    return {
+        "principal_subject": principal.subject,
+        "principal_kind": "human" if sender.is_human else "automation",
+        "automation_kind": sender.automation.value if sender.automation else None,
+        "tenant_id": principal.tenant_id,
+        "account_tenant_id": account.tenant_id,
+        "channel": account.channel.value,
+        "account_id": account.account_id,
+        "contact_id": contact_id,
+    }
+
+
+@dataclass(frozen=True)
+class ContactAccess:
+    """Loads accounts and contacts for a principal, refusing (and auditing) other tenants'."""
+
+    table_name: str
+    accounts: AccountStore
+    new_id: Callable[[], str]
+    metrics: Metrics | None = None
+
+    def account_for(
+        self, principal: Principal, channel: Channel, account_id: str, *, contact_id: str | None, at: datetime
+    ) -> AccountConfig:
+        """The account, if the principal's tenant owns it; ``at`` stamps the violation's audit."""
+        account = self.accounts.get(channel, account_id)
+        if account is None:
+            raise ApiError(404, "unknown_account", f"There is no {channel.value} account '{account_id}'.")
+        if account.tenant_id != principal.tenant_id:
+            self._tenant_violation(principal, account, contact_id, at)
+            raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
+        return account
+
+    def contact(
+        self, account: AccountConfig, contact_id: str, *, unknown_message: str = UNKNOWN_CONTACT_MESSAGE
+    ) -> ContactRecord:
+        """The stored contact (read strongly consistent) of an account already checked."""
+        item = read_contact_item(self.table_name, contact_pk(account.channel, account.account_id, contact_id))
+        if item is None:
+            raise ApiError(404, "unknown_contact", unknown_message)
+        record = ContactRecord.from_item(item)
+        if record.tenant_id != account.tenant_id:  # defensive: never show another tenant's item
+            raise ApiError(403, "forbidden_tenant", "This contact belongs to another tenant.")
+        return record
+
+    def load(
+        self,
+        principal: Principal,
+        channel: Channel,
+        account_id: str,
+        contact_id: str,
+        at: datetime,
+        *,
+        unknown_message: str = UNKNOWN_CONTACT_MESSAGE,
+    ) -> tuple[AccountConfig, ContactRecord]:
+        account = self.account_for(principal, channel, account_id, contact_id=contact_id, at=at)
+        return account, self.contact(account, contact_id, unknown_message=unknown_message)
+
+    def _tenant_violation(
+        self, principal: Principal, account: AccountConfig, contact_id: str | None, at: datetime
+    ) -> None:
+        audit_id: str | None = None
+        if contact_id is not None:
+            audit_id = self.new_id()
+            entry = AuditEntry(
+                audit_id=audit_id,
+                kind="tenant_violation",
+                at_ms=to_ms(at),
+                **audit_actor(principal, account, contact_id),
+                outcome="forbidden",
+                reasons=["forbidden_tenant"],
+                expires_at=expires_at(at, account.audit_retention_days),
+            )
+            append_audit(
+                self.table_name, contact_pk(account.channel, account.account_id, contact_id), at, entry
+            )
+        logger.warning(
+            "cross-tenant attempt refused",
+            extra={
+                "audit_id": audit_id,
+                "channel": account.channel.value,
+                "account_id": account.account_id,
+                "principal": principal.subject,
+            },
+        )
+        if self.metrics is not None:
+            self.metrics.add_metric(name="TenantViolations", unit=MetricUnit.Count, value=1)
