@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.contract import RESOURCE_ENVIRONMENT
 from windowkeeper import aws as wk_aws
 from windowkeeper import events, secrets
 from windowkeeper.store import keys
@@ -109,20 +110,7 @@ def test_webhook_secret_holds_the_given_values(aws: Resources, app_secret: str, 
 
 def test_environment_covers_the_contract_and_points_at_what_exists(aws: Resources) -> None:
     environment = aws.environment()
-    assert set(environment) == {
-        "TABLE_NAME",
-        "IDEMPOTENCY_TABLE_NAME",
-        "EVENT_BUS_NAME",
-        "QUARANTINE_BUCKET",
-        "WEBHOOK_SECRET_ID",
-        "GRAPH_API_BASE_URL",
-        "GRAPH_API_VERSION",
-        "SCHEDULE_GROUP_NAME",
-        "SCHEDULER_TARGET_ARN",
-        "SCHEDULER_ROLE_ARN",
-        "SCHEDULER_DLQ_ARN",
-        "MAX_WEBHOOK_BODY_BYTES",
-    }
+    assert set(environment) == RESOURCE_ENVIRONMENT
     parameters = load_template()["Parameters"]
     assert environment["GRAPH_API_VERSION"] == parameters["GraphApiVersion"]["Default"]
     assert environment["MAX_WEBHOOK_BODY_BYTES"] == str(parameters["MaxWebhookBodyBytes"]["Default"])

@@ -6,6 +6,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+from tests.support.accounts import WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
 from windowkeeper.events import DetailType
 from windowkeeper.policy.model import Channel, ConsentScope
@@ -13,15 +14,7 @@ from windowkeeper.store.contacts import ContactRecord, StoredOptIn
 from windowkeeper.store.keys import STATE_SK, to_ms
 from windowkeeper.store.ownership import ContactChange, consent_change, update_contact
 
-from .conftest import (
-    AGENT,
-    BOT,
-    NOW,
-    WA_PHONE_NUMBER_ID,
-    WINTER_SALE,
-    ContactsStack,
-    contact_path,
-)
+from .conftest import AGENT, BOT, NOW, WINTER_SALE, ContactsStack, contact_path
 
 WA_ID = "5511987654321"
 NOTE = "Customer phoned on 21 Nov and asked for no more offers."

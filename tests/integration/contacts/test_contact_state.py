@@ -5,25 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.support.accounts import GLOBEX_PAGE_ID, IG_ACCOUNT_ID, PAGE_ID, TENANT, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.contacts import StoredOptIn
 from windowkeeper.store.followups import followup_sk
 from windowkeeper.store.keys import to_ms
 
-from .conftest import (
-    AGENT,
-    BOT,
-    GLOBEX_AGENT,
-    GLOBEX_PAGE_ID,
-    IG_ACCOUNT_ID,
-    NOW,
-    PAGE_ID,
-    TENANT,
-    WA_PHONE_NUMBER_ID,
-    ContactsStack,
-    contact_path,
-)
+from .conftest import AGENT, BOT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 
 PSID = "6543210987654321"
 IG_USER = "17841455555555555"

@@ -5,21 +5,26 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+import webhook_app
+from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, TENANT
+from tests.support.events import LambdaContext, http_api_event
+from tests.support.seed import human_owner
 from windowkeeper.events import DetailType
+from windowkeeper.ingest import service
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.keys import to_ms
+from windowkeeper_tools.simulator import payloads
 
 from .conftest import (
     AGENT,
     BOT,
     GLOBEX_AGENT,
-    IG_ACCOUNT_ID,
     NOW,
     OTHER_AGENT,
     OUR_APP_ID,
-    PAGE_ID,
     PAGE_INBOX_APP_ID,
-    TENANT,
     ContactsStack,
     contact_path,
 )
@@ -28,19 +33,21 @@ PSID = "6543210987654321"
 IG_USER = "17841455555555555"
 
 
+MESSENGER_CONTACT = (Channel.MESSENGER, PAGE_ID, PSID)  # on a Page with conversation routing
+IG_CONTACT = (Channel.INSTAGRAM, IG_ACCOUNT_ID, IG_USER)  # no conversation routing
+
+
 def handover(
     stack: ContactsStack,
     body: dict[str, Any],
     claims: dict[str, Any] = AGENT,
-    channel: Channel = Channel.MESSENGER,
-    account_id: str = PAGE_ID,
-    contact_id: str = PSID,
+    contact: tuple[Channel, str, str] = MESSENGER_CONTACT,
 ) -> tuple[int, dict[str, Any]]:
-    return stack.call("POST", contact_path(channel, account_id, contact_id, "/handover"), body, claims=claims)
+    return stack.call("POST", contact_path(*contact, "/handover"), body, claims=claims)
 
 
 def test_agent_takes_over_in_our_console_with_conversation_routing(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     status, body = handover(stack, {"to": "human"})
     assert status == 200, body
     assert body["changed"] is True
@@ -70,10 +77,42 @@ def test_agent_takes_over_in_our_console_with_conversation_routing(stack: Contac
     assert state["owner"] == body["owner"]
 
 
+def test_an_agent_takes_over_a_contact_the_webhook_created(
+    stack: ContactsStack, app_secret: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # The webhook writes the contact item without a ``version`` attribute; the handover's
+    # conditional update must then send no ``:version`` value (DynamoDB rejects unused values).
+    service.reset_caches()
+    request.addfinalizer(service.reset_caches)
+    monkeypatch.setattr(webhook_app, "utc_now", lambda: NOW)
+    body = payloads.serialize(
+        payloads.messenger_message(PAGE_ID, PSID, "Is my order on its way?", NOW - timedelta(minutes=10))
+    )
+    event = http_api_event(
+        "POST",
+        "/webhook",
+        received_at=NOW,
+        raw_body=body,
+        headers={"x-hub-signature-256": payloads.signature(body, app_secret)},
+        source_ip="173.252.127.1",
+        user_agent="facebookexternalua",
+    )
+    assert webhook_app.handler(event, LambdaContext("windowkeeper-webhook"))["statusCode"] == 200
+    assert "version" not in stack.raw_contact(Channel.MESSENGER, PAGE_ID, PSID)
+
+    status, answer = handover(stack, {"to": "human"})
+
+    assert status == 200, answer
+    assert (answer["changed"], answer["owner"]["owner"]) == (True, "human")
+    stored = stack.contact(Channel.MESSENGER, PAGE_ID, PSID)
+    assert (stored.owner, stored.owner_agent_id, stored.version) == ("human", "agent-ana", 1)
+    assert stored.last_customer_action_ms == to_ms(NOW - timedelta(minutes=10))  # webhook's write kept
+
+
 def test_taking_over_again_only_refreshes_the_idle_clock_and_repeats_the_event_id(
     stack: ContactsStack,
 ) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     _, first = handover(stack, {"to": "human"})
     status, second = handover(stack, {"to": "human"})
     assert status == 200
@@ -84,15 +123,14 @@ def test_taking_over_again_only_refreshes_the_idle_clock_and_repeats_the_event_i
 
 def test_agent_hands_back_to_the_bot_and_releases_the_thread(stack: ContactsStack) -> None:
     stack.seed_contact(
-        Channel.MESSENGER,
-        PAGE_ID,
-        PSID,
+        *MESSENGER_CONTACT,
         customer_wrote_ago=timedelta(hours=1),
-        owner="human",
-        owner_agent_id="agent-ana",
-        owner_since_ms=to_ms(NOW - timedelta(minutes=30)),
-        owner_last_activity_ms=to_ms(NOW - timedelta(minutes=5)),
-        routing_owner_app_id=OUR_APP_ID,
+        **human_owner(
+            NOW,
+            since_ago=timedelta(minutes=30),
+            last_activity_ago=timedelta(minutes=5),
+            routing_owner_app_id=OUR_APP_ID,
+        ),
     )
     status, body = handover(stack, {"to": "bot"})
     assert status == 200, body
@@ -109,7 +147,7 @@ def test_agent_hands_back_to_the_bot_and_releases_the_thread(stack: ContactsStac
 
 
 def test_handing_to_metas_page_inbox_passes_thread_control(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     status, body = handover(stack, {"to": "human", "inbox": "meta"})
     assert status == 200, body
     assert stack.meta.calls() == [
@@ -132,7 +170,7 @@ def test_handing_to_metas_page_inbox_passes_thread_control(stack: ContactsStack)
 
 
 def test_meta_refusing_thread_control_records_nothing(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     stack.meta.answer_error(10, 2018300)
     status, body = handover(stack, {"to": "human"})
     assert status == 409
@@ -146,7 +184,7 @@ def test_meta_refusing_thread_control_records_nothing(stack: ContactsStack) -> N
 
 def test_unknown_graph_error_is_reported_as_such(stack: ContactsStack) -> None:
     stack.meta.answer_error(1234567)
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     status, body = handover(stack, {"to": "human"})
     assert (status, body["reason"], body["known"]) == (502, "graph_error", False)
     assert body["graph_error"]["code"] == 1234567
@@ -154,31 +192,13 @@ def test_unknown_graph_error_is_reported_as_such(stack: ContactsStack) -> None:
 
 def test_an_automation_may_not_take_over_but_may_hand_back(stack: ContactsStack) -> None:
     stack.seed_contact(
-        Channel.INSTAGRAM,
-        IG_ACCOUNT_ID,
-        IG_USER,
+        *IG_CONTACT,
         customer_wrote_ago=timedelta(hours=1),
-        owner="human",
-        owner_agent_id="agent-ana",
-        owner_since_ms=to_ms(NOW - timedelta(minutes=30)),
+        **human_owner(NOW, since_ago=timedelta(minutes=30)),
     )
-    status, body = handover(
-        stack,
-        {"to": "human"},
-        claims=BOT,
-        channel=Channel.INSTAGRAM,
-        account_id=IG_ACCOUNT_ID,
-        contact_id=IG_USER,
-    )
+    status, body = handover(stack, {"to": "human"}, claims=BOT, contact=IG_CONTACT)
     assert (status, body["reason"]) == (403, "human_only")
-    status, body = handover(
-        stack,
-        {"to": "bot"},
-        claims=BOT,
-        channel=Channel.INSTAGRAM,
-        account_id=IG_ACCOUNT_ID,
-        contact_id=IG_USER,
-    )
+    status, body = handover(stack, {"to": "bot"}, claims=BOT, contact=IG_CONTACT)
     assert status == 200, body
     assert body["owner"]["owner"] == "bot"
     assert stack.published[0].detail["by"] == {"subject": "bot-client", "kind": "automation"}
@@ -186,29 +206,18 @@ def test_an_automation_may_not_take_over_but_may_hand_back(stack: ContactsStack)
 
 
 def test_metas_inbox_needs_conversation_routing(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.INSTAGRAM, IG_ACCOUNT_ID, IG_USER, customer_wrote_ago=timedelta(hours=1))
-    status, body = handover(
-        stack,
-        {"to": "human", "inbox": "meta"},
-        channel=Channel.INSTAGRAM,
-        account_id=IG_ACCOUNT_ID,
-        contact_id=IG_USER,
-    )
+    stack.seed_contact(*IG_CONTACT, customer_wrote_ago=timedelta(hours=1))
+    status, body = handover(stack, {"to": "human", "inbox": "meta"}, contact=IG_CONTACT)
     assert (status, body["reason"]) == (400, "inbox_unavailable")
 
 
 def test_conversation_returns_to_the_bot_after_the_agent_is_idle(stack: ContactsStack) -> None:
     stack.seed_contact(
-        Channel.INSTAGRAM,
-        IG_ACCOUNT_ID,
-        IG_USER,
+        *IG_CONTACT,
         customer_wrote_ago=timedelta(hours=6),
-        owner="human",
-        owner_agent_id="agent-ana",
-        owner_since_ms=to_ms(NOW - timedelta(hours=6)),
-        owner_last_activity_ms=to_ms(NOW - timedelta(hours=4, minutes=1)),
+        **human_owner(NOW, since_ago=timedelta(hours=6), last_activity_ago=timedelta(hours=4, minutes=1)),
     )
-    path = contact_path(Channel.INSTAGRAM, IG_ACCOUNT_ID, IG_USER)
+    path = contact_path(*IG_CONTACT)
     _, body = stack.call("GET", path)
     assert body["owner"]["owner"] == "bot"
     assert body["owner"]["returned_on_idle"] is True
@@ -218,14 +227,7 @@ def test_conversation_returns_to_the_bot_after_the_agent_is_idle(stack: Contacts
     assert earlier["owner"]["owner"] == "human"
     assert earlier["owner"]["returns_to_bot_at"] == "2026-11-21T09:59:00Z"
     # Another agent can now take it; the event says the bot had it.
-    status, taken = handover(
-        stack,
-        {"to": "human"},
-        claims=OTHER_AGENT,
-        channel=Channel.INSTAGRAM,
-        account_id=IG_ACCOUNT_ID,
-        contact_id=IG_USER,
-    )
+    status, taken = handover(stack, {"to": "human"}, claims=OTHER_AGENT, contact=IG_CONTACT)
     assert status == 200
     assert taken["owner"]["agent_id"] == "agent-bruno"
     assert stack.published[0].detail["from"] == {"owner": "bot", "agent_id": None}
@@ -233,30 +235,18 @@ def test_conversation_returns_to_the_bot_after_the_agent_is_idle(stack: Contacts
 
 def test_another_agent_can_take_over_from_an_active_colleague(stack: ContactsStack) -> None:
     stack.seed_contact(
-        Channel.INSTAGRAM,
-        IG_ACCOUNT_ID,
-        IG_USER,
+        *IG_CONTACT,
         customer_wrote_ago=timedelta(hours=1),
-        owner="human",
-        owner_agent_id="agent-ana",
-        owner_since_ms=to_ms(NOW - timedelta(minutes=20)),
-        owner_last_activity_ms=to_ms(NOW - timedelta(minutes=2)),
+        **human_owner(NOW, since_ago=timedelta(minutes=20), last_activity_ago=timedelta(minutes=2)),
     )
-    status, body = handover(
-        stack,
-        {"to": "human"},
-        claims=OTHER_AGENT,
-        channel=Channel.INSTAGRAM,
-        account_id=IG_ACCOUNT_ID,
-        contact_id=IG_USER,
-    )
+    status, body = handover(stack, {"to": "human"}, claims=OTHER_AGENT, contact=IG_CONTACT)
     assert status == 200
     assert body["previous_owner"]["agent_id"] == "agent-ana"
     assert body["owner"]["agent_id"] == "agent-bruno"
 
 
 def test_handover_across_tenants_is_forbidden(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     status, body = handover(stack, {"to": "human"}, claims=GLOBEX_AGENT)
     assert (status, body["reason"]) == (403, "forbidden_tenant")
     assert stack.contact(Channel.MESSENGER, PAGE_ID, PSID).owner == "bot"
@@ -264,7 +254,7 @@ def test_handover_across_tenants_is_forbidden(stack: ContactsStack) -> None:
 
 
 def test_bad_handover_bodies(stack: ContactsStack) -> None:
-    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.seed_contact(*MESSENGER_CONTACT, customer_wrote_ago=timedelta(hours=1))
     for body in (
         {"to": "robot"},
         {"to": "bot", "inbox": "meta"},

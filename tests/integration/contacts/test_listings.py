@@ -5,26 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from windowkeeper import aws as wk_aws
-from windowkeeper.policy.model import Channel, ConsentScope
-from windowkeeper.store.audit import AuditEntry, append_audit
-from windowkeeper.store.conversation import message_item
-from windowkeeper.store.keys import ACCOUNT_SHARDS, contact_pk, shard_of, to_ms
-
-from .conftest import (
-    ACCOUNTS,
-    AGENT,
-    GLOBEX_AGENT,
+from tests.support.accounts import (
     GLOBEX_PAGE_ID,
     IG_ACCOUNT_ID,
-    NOW,
     PAGE_ID,
     TENANT,
     TOKEN_SECRET,
     WA_PHONE_NUMBER_ID,
-    ContactsStack,
-    contact_path,
 )
+from tests.support.seed import decision_entry
+from windowkeeper import aws as wk_aws
+from windowkeeper.policy.model import Channel, ConsentScope
+from windowkeeper.store.audit import append_audit
+from windowkeeper.store.conversation import message_item
+from windowkeeper.store.keys import ACCOUNT_SHARDS, contact_pk, shard_of, to_ms
+
+from .conftest import ACCOUNTS, AGENT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 
 PSID = "6543210987654321"
 
@@ -35,21 +31,16 @@ def seed_decisions(stack: ContactsStack, count: int) -> list[str]:
     ids = []
     for minute in range(count):
         at = NOW - timedelta(minutes=count - minute)
-        entry = AuditEntry(
-            audit_id=f"dec-{minute}",
-            kind="decision",
-            at_ms=to_ms(at),
-            principal_subject="agent-ana",
-            principal_kind="human",
+        entry = decision_entry(
+            f"dec-{minute}",
+            at,
             tenant_id=TENANT,
-            channel="messenger",
             account_id=PAGE_ID,
             contact_id=PSID,
             outcome="sent",
             allowed=True,
             path="free_form",
             text_sha256="0" * 64,
-            expires_at=int((NOW + timedelta(days=400)).timestamp()),
         )
         append_audit(stack.table_name, pk, at, entry)
         ids.append(entry.audit_id)

@@ -11,14 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.scheduler.conftest import (
-    AGENT,
-    GLOBEX_AGENT,
-    NOW,
-    PAGE_ID,
-    WA_PHONE_NUMBER_ID,
-    SchedulerStack,
-)
+from tests.integration.scheduler.conftest import AGENT, GLOBEX_AGENT, NOW, SchedulerStack
+from tests.support.accounts import PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper.policy.model import Channel
 
 WA_CONTACT = "4915112345678"

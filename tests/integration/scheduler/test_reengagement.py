@@ -7,14 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from tests.integration.scheduler.conftest import (
-    GLOBEX_AGENT,
-    IG_ACCOUNT_ID,
-    NOW,
-    PAGE_ID,
-    WA_PHONE_NUMBER_ID,
-    SchedulerStack,
-)
+from tests.integration.scheduler.conftest import GLOBEX_AGENT, NOW, SchedulerStack
+from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.scheduling import jobs, wiring
 from windowkeeper.store.contacts import StoredOptIn

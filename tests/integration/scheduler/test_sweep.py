@@ -6,13 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.integration.scheduler.conftest import (
-    IG_ACCOUNT_ID,
-    NOW,
-    PAGE_ID,
-    WA_PHONE_NUMBER_ID,
-    SchedulerStack,
-)
+from tests.integration.scheduler.conftest import NOW, SchedulerStack
+from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.scheduling import sweep, wiring

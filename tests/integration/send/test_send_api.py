@@ -8,19 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.send.conftest import (
-    AGENT,
-    BOT,
-    GLOBEX_AGENT,
+from tests.integration.send.conftest import AGENT, BOT, GLOBEX_AGENT, NOW, SendStack
+from tests.support.accounts import (
     GLOBEX_PAGE_ID,
     IG_ACCOUNT_ID,
-    NOW,
     PAGE_ID,
     PAGE_TOKEN,
     TENANT,
     WA_PHONE_NUMBER_ID,
-    SendStack,
 )
+from tests.support.seed import human_owner
 from windowkeeper.events import DetailType
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, to_ms
@@ -104,10 +101,7 @@ def test_a_second_human_send_refreshes_activity_without_a_new_handover(stack: Se
         PAGE_ID,
         PSID,
         customer_wrote_ago=timedelta(hours=1),
-        owner="human",
-        owner_agent_id="agent-ana",
-        owner_since_ms=earlier,
-        owner_last_activity_ms=earlier,
+        **human_owner(NOW, since_ago=timedelta(minutes=30), last_activity_ago=timedelta(minutes=30)),
     )
 
     status, _ = stack.send(text_message("messenger", PAGE_ID, PSID, "One more detail."), claims=AGENT)

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.send.conftest import NOW, PAGE_ID, TENANT, SendStack
+from tests.integration.send.conftest import NOW, SendStack
+from tests.support.accounts import PAGE_ID, TENANT
+from tests.support.seed import decision_entry, human_owner
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import AccountProfile, Channel, Path
 from windowkeeper.store.audit import AuditEntry, InvalidCursorError, append_audit, list_decisions
@@ -74,16 +76,13 @@ def test_the_webhooks_concurrent_write_to_other_attributes_survives(stack: SendS
 
 
 def test_an_idle_human_owner_is_replaced_by_the_agent_who_sends(stack: SendStack) -> None:
-    long_ago = to_ms(NOW - timedelta(hours=5))  # beyond the default 4 h idle return
+    long_ago = timedelta(hours=5)  # beyond the default 4 h idle return
     record = stack.seed_contact(
         Channel.MESSENGER,
         PAGE_ID,
         PSID,
         customer_wrote_ago=timedelta(hours=1),
-        owner="human",
-        owner_agent_id="agent-bob",
-        owner_since_ms=long_ago,
-        owner_last_activity_ms=long_ago,
+        **human_owner(NOW, agent_id="agent-bob", since_ago=long_ago, last_activity_ago=long_ago),
     )
 
     write = record_send(
@@ -113,18 +112,15 @@ def test_recording_on_a_contact_that_does_not_exist_fails_loudly(stack: SendStac
 
 def audit_entry(audit_id: str, minutes_ago: int) -> tuple[AuditEntry, datetime]:
     at = NOW - timedelta(minutes=minutes_ago)
-    entry = AuditEntry(
-        audit_id=audit_id,
-        kind="decision",
-        at_ms=to_ms(at),
-        principal_subject="bot-client",
-        principal_kind="automation",
+    entry = decision_entry(
+        audit_id,
+        at,
         tenant_id=TENANT,
-        channel="messenger",
         account_id=PAGE_ID,
         contact_id=PSID,
         outcome="refused",
-        expires_at=int((at + timedelta(days=400)).timestamp()),
+        principal_subject="bot-client",
+        principal_kind="automation",
     )
     return entry, at
 

@@ -15,46 +15,21 @@ from typing import Any
 import httpx
 import pytest
 
-from windowkeeper.accounts import AccountConfig
-from windowkeeper.policy.model import Channel, Template, TemplateCategory, TemplateStatus
+from tests.support.accounts import GRAPH_INSTAGRAM, GRAPH_PAGE, GRAPH_WHATSAPP, template
+from windowkeeper.policy.model import TemplateCategory, TemplateStatus
 from windowkeeper_tools.simulator import Simulator, SimulatorServer
 
 APP_SECRET = "simulator-test-app-secret-0123456789"
 
-PAGE = AccountConfig(
-    channel=Channel.MESSENGER,
-    account_id="104857600000001",
-    tenant_id="acme",
-    permissions=frozenset({"human_agent", "page_utility_messaging"}),
-    access_token_secret_id="windowkeeper/acme/messenger",
-)
-INSTAGRAM = AccountConfig(
-    channel=Channel.INSTAGRAM,
-    account_id="17841400000000001",
-    tenant_id="acme",
-    access_token_secret_id="windowkeeper/acme/instagram",
-)
-WHATSAPP = AccountConfig(
-    channel=Channel.WHATSAPP,
-    account_id="106540352242922",
-    waba_id="102290129340398",
-    tenant_id="acme",
-    access_token_secret_id="windowkeeper/acme/whatsapp",
-    templates=(
-        Template(
-            name="order_shipped",
-            language="en_US",
-            category=TemplateCategory.UTILITY,
-            status=TemplateStatus.APPROVED,
-            parameters=("name", "order"),
-        ),
-        Template(
-            name="winter_sale",
-            language="en_US",
-            category=TemplateCategory.MARKETING,
-            status=TemplateStatus.PAUSED,
-        ),
-    ),
+PAGE = GRAPH_PAGE
+INSTAGRAM = GRAPH_INSTAGRAM
+WHATSAPP = GRAPH_WHATSAPP.model_copy(
+    update={
+        "templates": (
+            template("order_shipped", parameters=("name", "order")),
+            template("winter_sale", TemplateCategory.MARKETING, TemplateStatus.PAUSED),
+        )
+    }
 )
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.integration.simulator.conftest import LOOPBACK_ONLY, PAGE, WHATSAPP
+from tests.support.accounts import template
+from tests.support.decisions import allowed_decision
 from windowkeeper.graph import GraphClient
 from windowkeeper.policy.model import (
     Channel,
@@ -16,10 +18,6 @@ from windowkeeper.policy.model import (
     Decision,
     Path,
     ReasonCode,
-    RuleRef,
-    Template,
-    TemplateCategory,
-    TemplateStatus,
 )
 
 pytestmark = LOOPBACK_ONLY
@@ -30,15 +28,7 @@ TEXT = Content(kind=ContentKind.TEXT, text="Your replacement ships tomorrow.")
 
 
 def allowed(path: Path, **send_fields) -> Decision:
-    return Decision(
-        allowed=True,
-        path=path,
-        send_fields=send_fields,
-        rule=RuleRef(rule_id="test", sources=("M1",), confidence="H", summary="test"),
-        explanation="test",
-        decided_at=NOW,
-        valid_until=None,
-    )
+    return allowed_decision(path, NOW, **send_fields)
 
 
 @pytest.fixture
@@ -80,20 +70,14 @@ def test_human_agent_after_two_days_is_delivered_with_the_tag(client, sim):
 def test_whatsapp_template_after_the_window_is_delivered(client, sim):
     sim.customer_writes("whatsapp", WHATSAPP, WA_ID, "Hola", at=NOW - timedelta(days=3))
     contact = ContactState(channel=Channel.WHATSAPP, account_id=WHATSAPP.account_id, contact_id=WA_ID)
-    template = Template(
-        name="order_shipped",
-        language="en_US",
-        category=TemplateCategory.UTILITY,
-        status=TemplateStatus.APPROVED,
-        parameters=("Ana", "A-1042"),
-    )
+    order_shipped = template("order_shipped", parameters=("Ana", "A-1042"))
     free_form = client.send(WHATSAPP, contact, allowed(Path.FREE_FORM, type="text"), TEXT)
     assert free_form.reason is ReasonCode.WINDOW_CLOSED
     sent = client.send(
         WHATSAPP,
         contact,
         allowed(Path.UTILITY_TEMPLATE, type="template", category="UTILITY"),
-        Content(kind=ContentKind.TEMPLATE, template=template),
+        Content(kind=ContentKind.TEMPLATE, template=order_shipped),
     )
     assert sent.ok and sent.platform_message_id and sent.platform_message_id.startswith("wamid.")
 

@@ -6,7 +6,6 @@ read from the EMF lines powertools prints; the handler's clock is pinned to ``NO
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 
 import webhook_app
+from tests.support.bus import BusCapture, capture_bus
+from tests.support.events import LambdaContext, http_api_event
 from tests.unit.ingest.meta_fixtures import ALL_ACCOUNTS
 from windowkeeper import aws as wk_aws
 from windowkeeper.ingest import service
@@ -28,12 +29,7 @@ from windowkeeper_tools.aws_resources import Resources
 NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)  # an hour after the fixtures' events
 
 
-@dataclass(frozen=True)
-class FakeContext:
-    function_name: str = "windowkeeper-webhook"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:windowkeeper-webhook"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+CONTEXT = LambdaContext("windowkeeper-webhook")
 
 
 def http_event(
@@ -44,41 +40,18 @@ def http_event(
     query: dict[str, str] | None = None,
     base64_encoded: bool = False,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload v2.0) event, as Lambda receives it."""
-    text = None
-    if body is not None:
-        text = base64.b64encode(body).decode() if base64_encoded else body.decode("utf-8")
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} /webhook",
-        "rawPath": "/webhook",
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {
-            "content-type": "application/json",
-            "user-agent": "facebookexternalua",
-            **(headers or {}),
-        },
-        "queryStringParameters": query,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "wk0api",
-            "domainName": "wk0api.execute-api.eu-west-1.amazonaws.com",
-            "http": {
-                "method": method,
-                "path": "/webhook",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "173.252.127.1",
-                "userAgent": "facebookexternalua",
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": f"{method} /webhook",
-            "stage": "$default",
-            "time": "21/Nov/2026:23:00:00 +0000",
-            "timeEpoch": 1795302000000,
-        },
-        "body": text,
-        "isBase64Encoded": base64_encoded,
-    }
+    """A request from Meta's servers to ``/webhook``, as the Lambda receives it."""
+    return http_api_event(
+        method,
+        "/webhook",
+        received_at=NOW,
+        raw_body=body,
+        headers=headers,
+        query=query,
+        base64_encoded=base64_encoded,
+        source_ip="173.252.127.1",
+        user_agent="facebookexternalua",
+    )
 
 
 @dataclass
@@ -86,12 +59,12 @@ class WebhookStack:
     resources: Resources
     app_secret: str
     verify_token: str
-    queue_url: str
+    bus: BusCapture
     capsys: pytest.CaptureFixture[str]
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
         self.capsys.readouterr()  # metrics of this call only
-        response: dict[str, Any] = webhook_app.handler(event, FakeContext())
+        response: dict[str, Any] = webhook_app.handler(event, CONTEXT)
         return response
 
     def post(
@@ -118,15 +91,7 @@ class WebhookStack:
 
     def published(self) -> list[dict[str, Any]]:
         """Every event the bus delivered to the test queue since the last call."""
-        sqs = wk_aws.client("sqs")
-        out: list[dict[str, Any]] = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not batch:
-                return out
-            for message in batch:
-                out.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return self.bus.drain()
 
     def metrics(self) -> dict[str, float]:
         """The metric values in the EMF line the last call printed."""
@@ -159,20 +124,7 @@ def stack(
 ) -> Iterator[WebhookStack]:
     service.reset_caches()
     AccountStore(aws.table_name).put_all(ALL_ACCOUNTS)
-    sqs = wk_aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName="webhook-test-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events = wk_aws.client("events")
-    events.put_rule(
-        Name="all-windowkeeper",
-        EventBusName=aws.bus_name,
-        EventPattern=json.dumps({"source": ["windowkeeper"]}),
-    )
-    events.put_targets(
-        Rule="all-windowkeeper", EventBusName=aws.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
+    bus = capture_bus(aws.bus_name, "webhook-test-events")
     monkeypatch.setattr(webhook_app, "utc_now", lambda: NOW)
-    yield WebhookStack(aws, app_secret, verify_token, queue_url, capsys)
+    yield WebhookStack(aws, app_secret, verify_token, bus, capsys)
     service.reset_caches()

@@ -10,51 +10,26 @@ from typing import Any
 import httpx
 import pytest
 
-from windowkeeper.accounts import AccountConfig
+from tests.support.accounts import GRAPH_INSTAGRAM, GRAPH_PAGE, GRAPH_WHATSAPP, template
+from tests.support.decisions import allowed_decision
+from tests.support.meta import graph_error_body
 from windowkeeper.graph import GraphClient
 from windowkeeper.policy.model import (
     Channel,
     ContactState,
     Decision,
     Path,
-    RuleRef,
-    Template,
-    TemplateCategory,
-    TemplateStatus,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PAGE_TOKEN = "EAAG-page-token-not-a-real-one"
 
-MESSENGER_PAGE = AccountConfig(
-    channel=Channel.MESSENGER,
-    account_id="104857600000001",
-    tenant_id="acme",
-    permissions=frozenset({"human_agent", "page_utility_messaging"}),
-    access_token_secret_id="windowkeeper/acme/messenger",
-)
-INSTAGRAM_ACCOUNT = AccountConfig(
-    channel=Channel.INSTAGRAM,
-    account_id="17841400000000001",
-    tenant_id="acme",
-    permissions=frozenset({"human_agent"}),
-    access_token_secret_id="windowkeeper/acme/instagram",
-)
-WHATSAPP_NUMBER = AccountConfig(
-    channel=Channel.WHATSAPP,
-    account_id="106540352242922",
-    waba_id="102290129340398",
-    tenant_id="acme",
-    access_token_secret_id="windowkeeper/acme/whatsapp",
-)
+MESSENGER_PAGE = GRAPH_PAGE
+INSTAGRAM_ACCOUNT = GRAPH_INSTAGRAM
+WHATSAPP_NUMBER = GRAPH_WHATSAPP
 
-ORDER_SHIPPED = Template(
-    name="order_shipped",
-    language="en_US",
-    category=TemplateCategory.UTILITY,
-    status=TemplateStatus.APPROVED,
-    parameters=("Ana", "A-1042"),
-    body="Hi {{1}}, your order {{2}} has shipped.",
+ORDER_SHIPPED = template(
+    "order_shipped", parameters=("Ana", "A-1042"), body="Hi {{1}}, your order {{2}} has shipped."
 )
 
 
@@ -73,15 +48,7 @@ WA_ID = "34600111222"
 
 
 def decision(path: Path, at: datetime = NOW, **send_fields: Any) -> Decision:
-    return Decision(
-        allowed=True,
-        path=path,
-        send_fields=send_fields,
-        rule=RuleRef(rule_id=f"test.{path.value}", sources=("M1",), confidence="H", summary="test"),
-        explanation="allowed for the test",
-        decided_at=at,
-        valid_until=None,
-    )
+    return allowed_decision(path, at, **send_fields)
 
 
 class Recorder:
@@ -110,16 +77,8 @@ def ok_messenger(psid: str = PSID) -> httpx.Response:
 def graph_error(
     code: int, subcode: int | None = None, status: int = 400, message: str = "error", **extra: Any
 ) -> httpx.Response:
-    error: dict[str, Any] = {
-        "message": message,
-        "type": "OAuthException",
-        "code": code,
-        "fbtrace_id": "AbCdEf",
-    }
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    error.update(extra)
-    return httpx.Response(status, json={"error": error})
+    body = graph_error_body(code, subcode, message=message, fbtrace_id="AbCdEf", **extra)
+    return httpx.Response(status, json=body)
 
 
 @pytest.fixture

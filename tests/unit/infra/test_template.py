@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint, lint_file
 
+from tests.support.contract import FUNCTION_ENVIRONMENT
 from windowkeeper.store import keys
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -39,24 +40,6 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/followups/{followup_id}"): ("SchedulerFunction", JWT),
     ("POST", "/v1/reengagements"): ("SchedulerFunction", JWT),
     ("GET", "/v1/reengagements/{job_id}"): ("SchedulerFunction", JWT),
-}
-
-ENV_CONTRACT = {
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    "EVENT_BUS_NAME",
-    "QUARANTINE_BUCKET",
-    "WEBHOOK_SECRET_ID",
-    "GRAPH_API_BASE_URL",
-    "GRAPH_API_VERSION",
-    "SCHEDULE_GROUP_NAME",
-    "SCHEDULER_TARGET_ARN",
-    "SCHEDULER_ROLE_ARN",
-    "SCHEDULER_DLQ_ARN",
-    "MAX_WEBHOOK_BODY_BYTES",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
 }
 
 FUNCTIONS = ("WebhookFunction", "SendFunction", "SchedulerFunction")
@@ -256,7 +239,7 @@ def test_functions_run_python312_on_arm64_with_the_layer_and_the_env_contract(
     assert properties["Architectures"] == ["arm64"]
     (layer,) = properties["Layers"]
     assert cfn_template["Resources"][layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
-    assert set(properties["Environment"]["Variables"]) >= ENV_CONTRACT
+    assert set(properties["Environment"]["Variables"]) >= FUNCTION_ENVIRONMENT
 
 
 @pytest.mark.parametrize(

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
 from windowkeeper_tools import cli
 
-BASE = ["decide", "--channel", "messenger", "--last-customer-message", "2026-11-19T10:02:00Z"]
+TWO_DAYS_LATER = "--at 2026-11-21T10:00:00Z"
+
+
+def decide(
+    command_line: str = "", *, channel: str = "messenger", last_message: str = "2026-11-19T10:02:00Z"
+) -> list[str]:
+    """``windowkeeper decide`` arguments for a contact who last wrote at ``last_message``; the
+    rest as typed on a shell."""
+    prefix = ["decide", "--channel", channel, "--last-customer-message", last_message]
+    return [*prefix, *shlex.split(command_line)]
+
+
+BASE = decide()
 
 
 def test_bot_after_the_window_is_refused_with_json_and_sentence(capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(
-        [
-            *BASE,
-            "--sender",
-            "bot",
-            "--text",
-            "Your parcel is at the depot",
-            "--permission",
-            "human_agent",
-            "--at",
-            "2026-11-21T10:00:00Z",
-        ]
+        decide(f"--sender bot --text 'Your parcel is at the depot' --permission human_agent {TWO_DAYS_LATER}")
     )
     out = capsys.readouterr().out
     assert status == 1
@@ -35,18 +38,9 @@ def test_bot_after_the_window_is_refused_with_json_and_sentence(capsys: pytest.C
 
 def test_human_agent_reply_json_only(capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(
-        [
-            *BASE,
-            "--sender",
-            "human",
-            "--text",
-            "Sorry for the delay",
-            "--permission",
-            "human_agent",
-            "--at",
-            "2026-11-21T10:00:00Z",
-            "--json",
-        ]
+        decide(
+            f"--sender human --text 'Sorry for the delay' --permission human_agent {TWO_DAYS_LATER} --json"
+        )
     )
     payload = json.loads(capsys.readouterr().out)
     assert status == 0
@@ -56,22 +50,11 @@ def test_human_agent_reply_json_only(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_retired_tag_as_of_before_and_after_2026_04_27(capsys: pytest.CaptureFixture[str]) -> None:
-    args = [
-        "decide",
-        "--channel",
-        "messenger",
-        "--last-customer-message",
-        "2026-02-20T09:00:00Z",
-        "--sender",
-        "bot",
-        "--text",
-        "Your account was approved",
-        "--tag",
-        "ACCOUNT_UPDATE",
-        "--purpose",
-        "account_update",
-        "--sentence",
-    ]
+    args = decide(
+        "--sender bot --text 'Your account was approved' --tag ACCOUNT_UPDATE --purpose account_update"
+        " --sentence",
+        last_message="2026-02-20T09:00:00Z",
+    )
     assert cli.main([*args, "--at", "2026-03-01T00:00:00Z"]) == 0
     assert "ACCOUNT_UPDATE can be used" in capsys.readouterr().out
     assert cli.main([*args, "--at", "2026-04-27T00:00:00Z"]) == 1
@@ -80,20 +63,11 @@ def test_retired_tag_as_of_before_and_after_2026_04_27(capsys: pytest.CaptureFix
 
 def test_whatsapp_template_argument(capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(
-        [
-            "decide",
-            "--channel",
-            "whatsapp",
-            "--last-customer-message",
-            "2026-11-01T10:00:00Z",
-            "--sender",
-            "schedule",
-            "--template",
-            "order_shipped:en_US:UTILITY:APPROVED",
-            "--at",
-            "2026-11-21T10:00:00Z",
-            "--json",
-        ]
+        decide(
+            f"--sender schedule --template order_shipped:en_US:UTILITY:APPROVED {TWO_DAYS_LATER} --json",
+            channel="whatsapp",
+            last_message="2026-11-01T10:00:00Z",
+        )
     )
     payload = json.loads(capsys.readouterr().out)
     assert status == 0
@@ -102,24 +76,12 @@ def test_whatsapp_template_argument(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_whatsapp_marketing_to_a_us_number(capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(
-        [
-            "decide",
-            "--channel",
-            "whatsapp",
-            "--last-customer-message",
-            "2026-11-01T10:00:00Z",
-            "--sender",
-            "bot",
-            "--template",
-            "winter:en_US:MARKETING:APPROVED",
-            "--opt-in-token",
-            "wa-opt-in",
-            "--country-code",
-            "1",
-            "--at",
-            "2026-11-21T10:00:00Z",
-            "--json",
-        ]
+        decide(
+            "--sender bot --template winter:en_US:MARKETING:APPROVED --opt-in-token wa-opt-in"
+            f" --country-code 1 {TWO_DAYS_LATER} --json",
+            channel="whatsapp",
+            last_message="2026-11-01T10:00:00Z",
+        )
     )
     assert status == 1
     assert json.loads(capsys.readouterr().out)["reasons"] == ["region_blocked"]
@@ -132,9 +94,7 @@ def test_opted_out_contact(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_at_defaults_to_now(capsys: pytest.CaptureFixture[str]) -> None:
     # A message from 2020 is outside every window now, whatever today is.
-    status = cli.main(
-        ["decide", "--channel", "instagram", "--last-customer-message", "2020-01-01T00:00:00Z", "--json"]
-    )
+    status = cli.main(decide("--json", channel="instagram", last_message="2020-01-01T00:00:00Z"))
     assert status == 1
     assert json.loads(capsys.readouterr().out)["reasons"][0] == "window_closed"
 

@@ -9,12 +9,12 @@ import pytest
 from tests.unit.policy.conftest import AGENT, BOT, LAST_MESSAGE, MS, account, ask, contact, text, utc
 from windowkeeper.policy.engine import decide, evaluate_paths, window_closings
 from windowkeeper.policy.model import (
-    AccountProfile,
     AccountUsage,
     Channel,
     Comment,
     ConsentScope,
     CustomerActionKind,
+    DecisionInput,
     MarketingOptIn,
     OutboundRecord,
     Path,
@@ -187,31 +187,26 @@ def test_unreachable_ends_when_the_customer_writes_again() -> None:
 # --- Viber -------------------------------------------------------------------------------------
 
 
-def viber_account(created: date, paid: bool = False) -> AccountProfile:
-    return account(Channel.VIBER, viber_bot_created_on=created, viber_paid_messages=paid)
+def viber_bot_message(created: date, sent_this_month: int, paid: bool = False) -> DecisionInput:
+    """A bot-initiated message to a subscriber, from a bot created on ``created`` that already
+    sent ``sent_this_month`` such messages this month."""
+    return ask(
+        contact(Channel.VIBER, subscribed=True),
+        sender=BOT,
+        account_profile=account(Channel.VIBER, viber_bot_created_on=created, viber_paid_messages=paid),
+        usage=AccountUsage(bot_initiated_this_month=sent_this_month),
+    )
 
 
 def test_viber_bot_initiated_within_the_free_quota() -> None:
-    state = contact(Channel.VIBER, subscribed=True)
-    inp = ask(
-        state,
-        sender=BOT,
-        account_profile=viber_account(date(2023, 1, 10)),
-        usage=AccountUsage(bot_initiated_this_month=9_999),
-    )
+    inp = viber_bot_message(date(2023, 1, 10), 9_999)
     decision = decide(inp, AFTER_WINDOW)
     assert decision.path is Path.BOT_INITIATED
     assert "1 free left" in decision.explanation
 
 
 def test_viber_quota_exhausted_for_an_old_bot_until_next_month() -> None:
-    state = contact(Channel.VIBER, subscribed=True)
-    inp = ask(
-        state,
-        sender=BOT,
-        account_profile=viber_account(date(2023, 1, 10)),
-        usage=AccountUsage(bot_initiated_this_month=10_000),
-    )
+    inp = viber_bot_message(date(2023, 1, 10), 10_000)
     decision = decide(inp, AFTER_WINDOW)
     assert decision.reasons[-1] is ReasonCode.QUOTA_EXHAUSTED
     assert decision.valid_until == utc(2026, 12, 1, 0, 0)
@@ -221,24 +216,12 @@ def test_viber_quota_exhausted_for_an_old_bot_until_next_month() -> None:
     ("created", "paid"), [(date(2023, 1, 10), True), (date(2024, 2, 5), False)], ids=["paid", "new_model_bot"]
 )
 def test_viber_paid_or_new_model_bots_are_not_quota_limited(created: date, paid: bool) -> None:
-    state = contact(Channel.VIBER, subscribed=True)
-    inp = ask(
-        state,
-        sender=BOT,
-        account_profile=viber_account(created, paid),
-        usage=AccountUsage(bot_initiated_this_month=50_000),
-    )
+    inp = viber_bot_message(created, 50_000, paid)
     assert decide(inp, AFTER_WINDOW).path is Path.BOT_INITIATED
 
 
 def test_viber_bot_created_the_day_before_the_change_keeps_the_quota() -> None:
-    state = contact(Channel.VIBER, subscribed=True)
-    inp = ask(
-        state,
-        sender=BOT,
-        account_profile=viber_account(date(2024, 2, 4)),
-        usage=AccountUsage(bot_initiated_this_month=10_000),
-    )
+    inp = viber_bot_message(date(2024, 2, 4), 10_000)
     assert not decide(inp, AFTER_WINDOW).allowed
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from send_app import outcome_body
+from tests.support.accounts import template
 from windowkeeper.graph.results import NO_EFFECTS, ContactEffects, DeliveryResult, GraphError
 from windowkeeper.policy.model import (
     Content,
@@ -15,9 +16,6 @@ from windowkeeper.policy.model import (
     Path,
     ReasonCode,
     RuleRef,
-    Template,
-    TemplateCategory,
-    TemplateStatus,
 )
 from windowkeeper.sending.service import (
     SendOutcome,
@@ -116,15 +114,10 @@ def test_a_policy_refusal_by_meta_amends_the_decision() -> None:
 
 
 def test_the_conversation_log_shows_the_filled_template() -> None:
-    template = Template(
-        name="order_shipped",
-        language="en_US",
-        category=TemplateCategory.UTILITY,
-        status=TemplateStatus.APPROVED,
-        body="Hi {{1}}, order {{2}} has shipped.",
-        parameters=("Ana", "A-1009"),
+    order_shipped = template(
+        "order_shipped", body="Hi {{1}}, order {{2}} has shipped.", parameters=("Ana", "A-1009")
     )
-    assert render_template_text(Content(kind=ContentKind.TEMPLATE, template=template)) == (
+    assert render_template_text(Content(kind=ContentKind.TEMPLATE, template=order_shipped)) == (
         "Hi Ana, order A-1009 has shipped."
     )
     assert render_template_text(Content(kind=ContentKind.TEXT, text="hello")) == "hello"

@@ -7,18 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from tests.support.accounts import template
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.http import ApiError
-from windowkeeper.policy.model import Channel, ContentKind, Template, TemplateCategory, TemplateStatus
+from windowkeeper.policy.model import Channel, ContentKind, TemplateCategory, TemplateStatus
 from windowkeeper.sending.requests import CheckRequest, SendRequest
 
-ORDER_SHIPPED = Template(
-    name="order_shipped",
-    language="en_US",
-    category=TemplateCategory.UTILITY,
-    status=TemplateStatus.APPROVED,
-    body="Hi {{1}}, order {{2}} has shipped.",
-)
+ORDER_SHIPPED = template("order_shipped", body="Hi {{1}}, order {{2}} has shipped.")
 WHATSAPP_NUMBER = AccountConfig(
     channel=Channel.WHATSAPP, account_id="109876543210987", tenant_id="acme", templates=(ORDER_SHIPPED,)
 )
