@@ -191,8 +191,6 @@ def post_reengagement() -> Response[Any]:
 @app.get("/v1/reengagements/<job_id>")
 def get_reengagement(job_id: str) -> Response[Any]:
     principal = _principal()
-    service = wiring.job_service()
-    job = service.get(principal, job_id)
     params = app.current_event.query_string_parameters or {}
     try:
         limit = min(int(params.get("limit", RESULTS_PAGE_MAX)), RESULTS_PAGE_MAX)
@@ -200,7 +198,9 @@ def get_reengagement(job_id: str) -> Response[Any]:
         raise ApiError(400, "invalid_limit", "'limit' must be a whole number.") from error
     if limit < 1:
         raise ApiError(400, "invalid_limit", "'limit' must be at least 1.")
-    results, after = service.store.results_page(job_id, limit=limit, after=params.get("after"))
+    job, results, after = wiring.job_service().results_page(
+        principal, job_id, limit=limit, after=params.get("after")
+    )
     _count("ReengagementJobViews")
     return json_response(
         200,

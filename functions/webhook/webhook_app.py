@@ -5,12 +5,19 @@ Thin by design: it takes the exact body bytes from the API Gateway event (base64
 only place it is read) and calls ``windowkeeper.ingest.service``, then turns the outcome into an
 HTTP answer and metrics. powertools' ``APIGatewayHttpResolver`` does the routing (404/405 and
 the shared error shape come with it); the raw body is read from the event it already parsed.
+
+Tracing follows the stack's ``EnableTracing`` parameter (``POWERTOOLS_TRACE_DISABLED``): only when
+it is on is a powertools ``Tracer`` created, because creating one loads aws-xray-sdk (+250-350 ms
+on every cold start of the hottest function) even when tracing is disabled.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
+import os
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,7 +80,39 @@ def receive() -> Response[Any]:
     return _answer(outcome)
 
 
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """On only when the template says so: it sets ``POWERTOOLS_TRACE_DISABLED`` to ``"false"``
+    when ``EnableTracing`` is true. Unset (tests, local runs) counts as off."""
+    env = os.environ if environ is None else environ
+    return env.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() in {"false", "0"}
+
+
+def traced(function: Handler, environ: Mapping[str, str] | None = None) -> Handler:
+    """``function`` wrapped by a powertools Tracer when tracing is on, else ``function`` itself."""
+    if not tracing_enabled(environ):
+        return function
+    if importlib.util.find_spec("aws_xray_sdk") is None:
+        # Lambda's Active tracing still records the invocation; subsegments need the SDK in the layer.
+        logger.warning("tracing is enabled but aws-xray-sdk is not installed: no subsegments")
+        return function
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415  (loads aws-xray-sdk: only when tracing)
+
+    tracer = Tracer()
+    wrapped: Handler = tracer.capture_lambda_handler(function)
+    return wrapped
+
+
+def _resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+_traced_resolve = traced(_resolve)  # decided once per container, at import
+
+
 @logger.inject_lambda_context(log_event=False)  # the event holds message text and phone numbers
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return _traced_resolve(event, context)

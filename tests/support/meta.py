@@ -35,8 +35,11 @@ def graph_error_body(
 
 
 def message_sent(request: httpx.Request) -> httpx.Response:
-    """The Send API's success answer: a ``wamid.`` on WhatsApp, an ``m_`` message id otherwise."""
+    """Meta's success answer: a ``wamid.`` on WhatsApp, a tracking id from the Marketing Messages
+    API (``act_…/messages``), an ``m_`` message id from the Send API."""
     sent = json.loads(request.content)
+    if "/act_" in request.url.path:
+        return httpx.Response(200, json={"marketing_message_tracking_id": f"mm_{uuid.uuid4().hex[:20]}"})
     if sent.get("messaging_product") == "whatsapp":
         return httpx.Response(
             200,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -54,7 +54,8 @@ from windowkeeper.ingest.observations import (
 from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.policy.engine import opens_window
 from windowkeeper.policy.model import Channel, ConsentScope, ContactState, CustomerActionKind, EntryPoint
-from windowkeeper.store.keys import from_ms
+from windowkeeper.policy.rules import marketing_backoff_until
+from windowkeeper.store.keys import from_ms, to_ms
 
 AccountResolver = Callable[[str, str], list[AccountConfig]]
 
@@ -64,7 +65,6 @@ OBJECT_CHANNEL = {
     "whatsapp_business_account": Channel.WHATSAPP,
 }
 WHATSAPP_FIELDS = frozenset({"messages", "calls", "user_preferences"})
-BACKOFF_AFTER_131049 = timedelta(hours=24)  # W5: wait at least 24 h before the next marketing try
 KEYWORD_OPT_OUT_SCOPES = frozenset({ConsentScope.ALL})  # "STOP" means no messages at all
 KEYWORD_OPT_IN_SCOPES = frozenset({ConsentScope.ALL, ConsentScope.OUTSIDE_WINDOW})
 CALL_ACCEPTED_STATUSES = frozenset({"accepted", "answered", "completed"})
@@ -664,7 +664,10 @@ class _Builder:
         detail: dict[str, Any] = {"message_id": status.id, "status": status.status, "error_codes": codes}
         if status.pricing is not None:
             detail["pricing"] = {"type": status.pricing.type, "category": status.pricing.category}
-        backoff = at_ms + int(BACKOFF_AFTER_131049.total_seconds() * 1000) if 131049 in codes else None
+        backoff_until = marketing_backoff_until(
+            account.channel, codes, datetime.fromtimestamp(status.timestamp, tz=UTC)
+        )
+        backoff = to_ms(backoff_until) if backoff_until is not None else None
         self._observe(
             account,
             contact_id,

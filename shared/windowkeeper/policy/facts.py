@@ -14,6 +14,7 @@ from windowkeeper.policy.model import (
     AccountProfile,
     AccountUsage,
     Comment,
+    ConsentScope,
     ContactState,
     Content,
     CustomerActionKind,
@@ -29,6 +30,7 @@ from windowkeeper.policy.rules import (
     AD_WINDOW,
     CHANNELS,
     MARKETING_PATHS,
+    OUTSIDE_WINDOW_COURTESY,
     WINDOW,
     ChannelTable,
     Rule,
@@ -81,6 +83,12 @@ def facts_at(contact: ContactState, at: datetime) -> Facts:
     unreachable = unreachable_since is not None and (
         last_action_at is None or last_action_at <= unreachable_since
     )
+    if ConsentScope.OUTSIDE_WINDOW in contact.opted_out and last_action_at is not None:
+        # "No messages outside the window": the courtesy after the contact's last message ends
+        # here whether or not a path is refused now, so the answer may change at that instant.
+        courtesy_end = last_action_at + OUTSIDE_WINDOW_COURTESY
+        if courtesy_end > at:
+            future.add(courtesy_end)
     return Facts(
         last_action_at=last_action_at,
         comment=comment,

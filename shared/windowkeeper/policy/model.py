@@ -281,6 +281,16 @@ class AccountProfile(Frozen):
     allow_messenger_utility_templates: bool = True
     tagged_messages_per_24h_cap: int | None = None  # e.g. 1 a day while the customer is silent
     business_region: str | None = None
+    # Messenger Marketing Messages API (M11): from 2026-02-10 opt-in marketing goes only through
+    # POST /act_{ad account}/messages under one of the account's campaigns. Without both, the
+    # marketing_message path is refused with permission_missing.
+    marketing_ad_account_id: str | None = Field(default=None, pattern=r"^(act_)?[0-9]+$")
+    marketing_campaign_id: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    # ISO 3166 alpha-2 region the account's opted-in Messenger audience is in. Meta does not tell
+    # us a contact's country, so this stands in for a contact whose own recipient_region is
+    # unknown; None keeps refusing those contacts (region_blocked). Set it only when the whole
+    # audience is known to be there (e.g. a Page that targets one country).
+    marketing_audience_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     viber_bot_created_on: date | None = None
     viber_paid_messages: bool = False  # the account pays for chatbot-initiated messages
     whatsapp_marketing_via_cloud_api: bool = True

@@ -115,6 +115,8 @@ class MarketingMessageParams:
     token_field: str
     frequency: timedelta  # at most one message per token per this period
     excluded_regions: frozenset[str] = frozenset()
+    # Sent with POST /act_{ad_account}/messages under a campaign: the account must name both.
+    needs_ad_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,14 @@ class RegionBlockParams:
 
 
 @dataclass(frozen=True)
+class BackoffParams:
+    """After Meta reports one of these errors for a contact, no marketing to them for ``wait``."""
+
+    error_codes: frozenset[int]
+    wait: timedelta
+
+
+@dataclass(frozen=True)
 class Family(Generic[P]):
     """A kind of rule; the type parameter is its parameter record, so look-ups stay typed."""
 
@@ -160,6 +170,7 @@ PRIVATE_REPLY: Family[PrivateReplyParams] = Family("private_reply")
 BOT_INITIATED: Family[BotInitiatedParams] = Family("bot_initiated")
 DIRECT: Family[DirectParams] = Family("direct")
 REGION_BLOCK: Family[RegionBlockParams] = Family("region_block")
+MARKETING_BACKOFF: Family[BackoffParams] = Family("marketing_backoff")
 
 
 @dataclass(frozen=True)
@@ -518,15 +529,27 @@ RULES: tuple[Rule[Any], ...] = (
         params=RegionBlockParams(country_codes=frozenset({"1"}), paths=frozenset({Path.MARKETING_TEMPLATE})),
         effective_from=date(2025, 4, 1),
     ),
-    # --- Messenger marketing after the window ---------------------------------------------------
     Rule(
-        rule_id="messenger.marketing_messages",
+        rule_id="whatsapp.marketing.backoff_131049",
+        family=MARKETING_BACKOFF,
+        channels=frozenset({Channel.WHATSAPP}),
+        sources=("W5",),
+        confidence="H",
+        summary="After error 131049 (per-user marketing limit) wait at least 24 h before the next "
+        "marketing template to that contact.",
+        params=BackoffParams(error_codes=frozenset({131049}), wait=24 * HOUR),
+    ),
+    # --- Messenger marketing after the window ---------------------------------------------------
+    # Until recurring notifications ended, a marketing message could still go through the Page
+    # Send API with the opt-in token (the token API Marketing Messages grew out of).
+    Rule(
+        rule_id="messenger.marketing_messages.page_send_api",
         family=MARKETING_MESSAGE,
         channels=MESSENGER,
         sources=("M11",),
         confidence="M",
-        summary="Marketing Messages API: opt-in subscription token, recipient outside EU/UK/JP/KR/AU, "
-        "one per token per 48 h.",
+        summary="Marketing Messages with the Page token: opt-in subscription token, recipient outside "
+        "EU/UK/JP/KR/AU, one per token per 48 h.",
         params=MarketingMessageParams(
             api="marketing_messages",
             token_field="subscription_token",
@@ -534,6 +557,25 @@ RULES: tuple[Rule[Any], ...] = (
             excluded_regions=EU_UK_JP_KR_AU,
         ),
         effective_from=date(2025, 7, 1),
+        effective_until=date(2026, 2, 10),
+    ),
+    # From then on only the Marketing Messages API: POST /act_{AD_ACCOUNT_ID}/messages.
+    Rule(
+        rule_id="messenger.marketing_messages",
+        family=MARKETING_MESSAGE,
+        channels=MESSENGER,
+        sources=("M11",),
+        confidence="M",
+        summary="Marketing Messages API (ad account and campaign): opt-in subscription token, recipient "
+        "outside EU/UK/JP/KR/AU, one per token per 48 h.",
+        params=MarketingMessageParams(
+            api="marketing_messages",
+            token_field="subscription_token",
+            frequency=48 * HOUR,
+            excluded_regions=EU_UK_JP_KR_AU,
+            needs_ad_account=True,
+        ),
+        effective_from=date(2026, 2, 10),
     ),
     Rule(
         rule_id="messenger.recurring_notifications.24h",
@@ -784,6 +826,25 @@ def rule_change_instants(channel: Channel) -> tuple[datetime, ...]:
         if day is not None
     }
     return tuple(sorted(instants))
+
+
+def marketing_backoff_until(
+    channel: Channel, error_codes: Iterable[int], reported_at: datetime
+) -> datetime | None:
+    """Until when marketing to a contact pauses because Meta reported ``error_codes`` at
+    ``reported_at`` (the failed status's timestamp, or the instant the Graph API answered);
+    None when no back-off rule in force then names any of the codes.
+
+    The ingest (status webhooks) and the Graph client (synchronous errors) both record the
+    back-off through this, so the rule lives here once, as data.
+    """
+    codes = frozenset(error_codes)
+    waits = [
+        r.params.wait
+        for r in in_force(MARKETING_BACKOFF, channel, reported_at)
+        if codes & r.params.error_codes
+    ]
+    return reported_at + max(waits) if waits else None
 
 
 def rule_by_id(rule_id: str) -> Rule[Any]:

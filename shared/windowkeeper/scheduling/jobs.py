@@ -204,6 +204,15 @@ class JobService:
             raise ApiError(404, "job_not_found", f"There is no re-engagement job '{job_id}'.")
         return job
 
+    def results_page(
+        self, principal: Principal, job_id: str, *, limit: int, after: str | None
+    ) -> tuple[JobRecord, list[ResultRecord], str | None]:
+        """``GET /v1/reengagements/{job_id}``: the job (tenant-checked) and one page of its results
+        in contact-key order; the last value is the ``after`` cursor of the next page, or None."""
+        job = self.get(principal, job_id)
+        results, next_after = self.store.results_page(job_id, limit=limit, after=after)
+        return job, results, next_after
+
     # ------------------------------------------------------------------ run
     def run(self, job_id: str, now: datetime) -> RunReport:
         """Run (or resume) a job as of ``now``; contacts with a result already are skipped."""

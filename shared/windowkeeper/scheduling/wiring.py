@@ -2,7 +2,8 @@
 
 The domain modules (``followups``, ``sweep``, ``jobs``) take their collaborators as arguments;
 this module builds the real ones from the environment: the table stores, the Scheduler client,
-the send core (``SendService`` with the Graph client) and the engine's ``window_closings``.
+the send core (``SendService`` with the Graph client, built only when a follow-up fires or a job
+runs, see ``LazySendPort``) and the engine's ``window_closings``.
 Tests and the local stack swap the send core (e.g. a Graph client on an httpx ``MockTransport``)
 with ``use_send_service`` and the closings with ``use_window_closings``.
 """
@@ -11,18 +12,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from windowkeeper import aws, events
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.policy.model import Channel
+from windowkeeper.auth import Principal
+from windowkeeper.policy.model import Channel, Decision
 from windowkeeper.scheduling.followups import FollowupService
 from windowkeeper.scheduling.jobs import JobService
-from windowkeeper.scheduling.ports import SendPort, WindowClosingsFn
+from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort, WindowClosingsFn
 from windowkeeper.scheduling.schedules import ScheduleClient
 from windowkeeper.scheduling.settings import SchedulerSettings
 from windowkeeper.scheduling.sweep import Sweeper
+from windowkeeper.sending.requests import SendRequest
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.contacts import ContactRecord, contact_item_key
 from windowkeeper.store.followups import FollowupStore
@@ -87,6 +91,17 @@ def send_service() -> SendPort:
     return _send_service
 
 
+class LazySendPort:
+    """The send core, built on the first ``check``/``send``: reading a follow-up or a job, or
+    cancelling one, never needs it, and building it costs the Graph client (httpx) on a cold start."""
+
+    def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcomeLike:
+        return send_service().send(principal, request, now)
+
+    def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision:
+        return send_service().check(principal, request, at)
+
+
 def window_closings() -> WindowClosingsFn:
     if _window_closings is not None:
         return _window_closings
@@ -103,7 +118,7 @@ def followup_service() -> FollowupService:
     return FollowupService(
         store=FollowupStore(os.environ["TABLE_NAME"]),
         schedules=ScheduleClient(settings()),
-        sender=send_service(),
+        sender=LazySendPort(),
         accounts=lookup_account,
         contacts=load_contact,
         publish=_publisher(),
@@ -114,7 +129,7 @@ def job_service(time_left: Callable[[], float] | None = None) -> JobService:
     return JobService(
         store=JobStore(os.environ["TABLE_NAME"]),
         schedules=ScheduleClient(settings()),
-        sender=send_service(),
+        sender=LazySendPort(),
         accounts=lookup_account,
         publish=_publisher(),
         time_left=time_left,

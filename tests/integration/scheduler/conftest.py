@@ -59,7 +59,8 @@ WINTER_SALE = template(
 )
 
 ACCOUNTS = [
-    messenger_page(),
+    # Opt-in marketing goes through the Marketing Messages API, which needs an ad account (M11).
+    messenger_page(marketing_ad_account_id="act_570012345678901", marketing_campaign_id="120210000000001"),
     instagram_account(),
     whatsapp_number(templates=(APPOINTMENT_REMINDER, WINTER_SALE)),
     globex_page(),

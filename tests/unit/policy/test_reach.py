@@ -30,11 +30,26 @@ PROMO = "Our winter collection is here: 30% off everything this weekend."
 # --- Messenger opt-in marketing -----------------------------------------------------------------
 
 
+# Since 2026-02-10 opt-in marketing goes through the Marketing Messages API, which needs the
+# account's ad account and campaign (M11).
+MARKETING_PAGE = account(
+    marketing_ad_account_id="act_570012345678901", marketing_campaign_id="120210000000001"
+)
+
+
 def test_messenger_marketing_message_with_a_token_outside_excluded_regions() -> None:
     state = contact(marketing_opt_ins=(TOKEN,), recipient_region="BR")
-    decision = decide(ask(state, sender=BOT, content=text(PROMO), purpose=Purpose.MARKETING), AFTER_WINDOW)
+    inp = ask(
+        state, sender=BOT, content=text(PROMO), purpose=Purpose.MARKETING, account_profile=MARKETING_PAGE
+    )
+    decision = decide(inp, AFTER_WINDOW)
     assert decision.path is Path.MARKETING_MESSAGE
-    assert decision.send_fields == {"api": "marketing_messages", "subscription_token": "sub-token-77"}
+    assert decision.send_fields == {
+        "api": "marketing_messages",
+        "subscription_token": "sub-token-77",
+        "ad_account_id": "act_570012345678901",
+        "campaign_id": "120210000000001",
+    }
 
 
 def test_messenger_marketing_inside_the_window_goes_free_form() -> None:
@@ -65,7 +80,9 @@ def test_messenger_marketing_at_most_one_per_48_hours() -> None:
         recipient_region="MX",
         outbound=(OutboundRecord(at=sent, path=Path.MARKETING_MESSAGE),),
     )
-    inp = ask(state, sender=BOT, content=text(PROMO), purpose=Purpose.MARKETING)
+    inp = ask(
+        state, sender=BOT, content=text(PROMO), purpose=Purpose.MARKETING, account_profile=MARKETING_PAGE
+    )
     limited = decide(inp, sent + timedelta(hours=48) - MS)
     assert limited.reasons[0] is ReasonCode.FREQUENCY_LIMITED
     assert limited.valid_until == sent + timedelta(hours=48)
@@ -280,3 +297,15 @@ def test_evaluate_paths_for_a_bot_on_instagram_after_seven_days_offers_nothing()
         contact(Channel.INSTAGRAM), account(Channel.INSTAGRAM), BOT, LAST_MESSAGE + timedelta(days=8)
     )
     assert options and not any(o.allowed_now for o in options)
+
+
+def test_outside_window_opt_out_bounds_the_answer_even_while_the_courtesy_lets_it_through() -> None:
+    # Found by the valid_until property: inside the 24 h courtesy the gate lets a Telegram reply
+    # through (it is then refused for another reason), so the courtesy's end must still bound it.
+    state = contact(Channel.TELEGRAM, opted_out=frozenset({ConsentScope.OUTSIDE_WINDOW}))
+    first = decide(ask(state, sender=AGENT), LAST_MESSAGE)
+    assert first.reasons == (ReasonCode.NEVER_CONTACTED,)
+    assert first.valid_until == LAST_MESSAGE + timedelta(hours=24)
+    assert decide(ask(state, sender=AGENT), LAST_MESSAGE + timedelta(hours=24)).reasons == (
+        ReasonCode.OPTED_OUT,
+    )

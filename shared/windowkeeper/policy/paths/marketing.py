@@ -35,12 +35,13 @@ def marketing_message(ask: Ask) -> PathResult:
             needs="a marketing opt-in",
         )
     token = max(tokens, key=lambda o: o.opted_in_at).token
+    ad_account = ask.account.marketing_ad_account_id
+    campaign = ask.account.marketing_campaign_id
     refusals: list[PathResult] = []
     for rule in rules:
         params = rule.params
-        region = (ask.contact.recipient_region or "").upper()
+        region, where = _recipient_region(ask)
         if params.excluded_regions and (not region or region in params.excluded_regions):
-            where = f"in {region}" if region else "in an unknown region"
             refusals.append(
                 refuse(
                     path,
@@ -64,14 +65,46 @@ def marketing_message(ask: Ask) -> PathResult:
                 )
             )
             continue
+        # Checked after the contact's own blocks, so it is reported only when it is the one
+        # thing standing between this contact and a send (an operator can fix it; the rest not).
+        if params.needs_ad_account and not (ad_account and campaign):
+            refusals.append(
+                refuse(
+                    path,
+                    rule,
+                    ReasonCode.PERMISSION_MISSING,
+                    "opt-in marketing needs a Marketing Messages ad account and campaign, "
+                    "which this account does not name",
+                    needs="a Marketing Messages ad account and campaign in the account settings",
+                )
+            )
+            continue
         older = [o.at + params.frequency for o in ask.facts.outbound if o.path is path]
+        send_fields = {"api": params.api, params.token_field: token}
+        if params.needs_ad_account:
+            send_fields |= {"ad_account_id": ad_account, "campaign_id": campaign}
         return allow(
             path,
             rule,
             "an opt-in marketing message can go now",
-            {"api": params.api, params.token_field: token},
+            send_fields,
             closes_at=rule_end(rule),
             needs="the contact's marketing opt-in",
             boundaries=older,
         )
     return replace(refusals[0], boundaries=frozenset().union(*(r.boundaries for r in refusals)))
+
+
+def _recipient_region(ask: Ask) -> tuple[str, str]:
+    """The recipient's region (upper case, "" if unknown) and how the explanation names it.
+
+    Meta does not tell us a Messenger contact's country, so the account's declared audience
+    region stands in when the contact's own is unknown.
+    """
+    own = (ask.contact.recipient_region or "").upper()
+    if own:
+        return own, f"in {own}"
+    audience = (ask.account.marketing_audience_region or "").upper()
+    if audience:
+        return audience, f"in {audience} (the account's marketing audience region)"
+    return "", "in an unknown region"
