@@ -8,8 +8,12 @@ I/O in the stores and the Graph client.
 ``Idempotency-Key`` (optional header) goes through powertools idempotency on the idempotency
 table, keyed on (principal subject, tenant, key): a retry returns the first answer, same status
 and body, without a second call to Meta. Reusing a key with another body is 422; a retry while
-the first is still running is 409. Transient failures (503) are not remembered, so a retry with
-the same key may try again; every other answer (sent, refused, Meta's definite error) is.
+the first is still running is 409. Only failures where the message *certainly* did not go (503
+``graph_unavailable`` / ``graph_throttled``: Meta throttled us or could not be reached) are
+forgotten, so a retry with the same key tries again. Every other answer is remembered: sent,
+refused, Meta's definite error, and 502 ``{"status": "unknown", "reason": "delivery_unknown"}``
+(the request reached Meta and no answer came back, so the message may have been delivered): a
+retry with the same key replays that answer instead of sending the message a second time.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def use_service(service: SendService | None) -> None:
 
 # --- idempotency -----------------------------------------------------------------------------------
 class _RetryableAnswerError(Exception):
-    """Raised inside the idempotent function so powertools forgets the attempt (transient failure)."""
+    """Raised inside the idempotent function so powertools forgets the attempt (certainly not sent)."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
         super().__init__(answer.get("body", {}).get("reason"))
@@ -150,7 +154,7 @@ def outcome_body(outcome: SendOutcome) -> dict[str, Any]:
         body["platform_message_id"] = outcome.platform_message_id
     if outcome.graph_error is not None:
         body["graph_error"] = outcome.graph_error
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "unknown"):
         body["reason"] = outcome.failure_reason
         body["known"] = outcome.known_error
         reason = outcome.failure_reason or "graph_error"
@@ -160,8 +164,12 @@ def outcome_body(outcome: SendOutcome) -> dict[str, Any]:
 
 _FAILURE_MESSAGES = {
     "graph_error": "Meta answered with an error; the message was not sent.",
-    "graph_unavailable": "Meta could not be reached after retries; the message was not sent. Retry later.",
+    "graph_unavailable": "Meta could not be reached or was temporarily unavailable; the message was not "
+    "sent. Retry later.",
     "graph_throttled": "Meta is throttling this account; the message was not sent. Retry later.",
+    "delivery_unknown": "The request reached Meta but no answer came back, so the message may or may "
+    "not have been delivered. It was not retried, to avoid sending it twice: check the conversation "
+    "before sending again. A retry with the same Idempotency-Key returns this answer.",
 }
 
 

@@ -1,9 +1,34 @@
-"""Delivery through Meta's Graph API: request building, retries, error reading (``GraphClient``)."""
+"""Delivery through Meta's Graph API: request building, retries, error reading (``GraphClient``).
 
-from windowkeeper.graph.client import GraphClient, TokenProvider
-from windowkeeper.graph.errors import ERROR_TABLE, ErrorRule, classify
-from windowkeeper.graph.requests import GraphRequest, GraphRequestError, build_send_request
-from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
+The package import is light on purpose: ``windowkeeper.graph.results`` is read on every send
+(and by the GET routes of the send function), and importing ``GraphClient`` eagerly would make
+every cold start pay for httpx. The names below are resolved on first use (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from windowkeeper.graph.client import GraphClient, TokenProvider
+    from windowkeeper.graph.errors import ERROR_TABLE, ErrorRule, classify
+    from windowkeeper.graph.requests import GraphRequest, GraphRequestError, build_send_request
+    from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
+
+_HOMES = {
+    "GraphClient": "client",
+    "TokenProvider": "client",
+    "ERROR_TABLE": "errors",
+    "ErrorRule": "errors",
+    "classify": "errors",
+    "GraphRequest": "requests",
+    "GraphRequestError": "requests",
+    "build_send_request": "requests",
+    "ContactEffects": "results",
+    "DeliveryResult": "results",
+    "GraphError": "results",
+}
 
 __all__ = [
     "ERROR_TABLE",
@@ -18,3 +43,12 @@ __all__ = [
     "build_send_request",
     "classify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # resolved once
+    return value

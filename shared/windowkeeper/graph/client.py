@@ -1,21 +1,32 @@
 """``GraphClient``: delivers a decided message through Meta's Graph API with httpx.
 
-Retries. Up to ``max_attempts`` calls, with exponential back-off and full jitter between them
-(``sleep(random() * min(cap, base * 2**(n-1)))``, or Meta's ``Retry-After`` when it sends one), on:
-HTTP 5xx and 429, Graph throttling (codes 4 and 613 without a policy subcode, 80007, WhatsApp
-130429, 131056, 131057), Graph codes 1/2 and ``is_transient: true``, and network failures. Every
-other answer is final: a 4xx is Meta's verdict on this request and resending cannot change it. A
-time budget (``deadline_seconds``) stops retrying before API Gateway's 30 s limit would cut the
-caller off mid-answer.
+Sent or not. Meta's Send APIs take no idempotency key, so every failure is read as one of:
 
-Duplicates. Meta's Send APIs take no idempotency key, so a retry after a *read* timeout or a
-dropped connection can deliver the message twice if Meta had already accepted it. Connection
-failures before the request was sent (connect errors, connect timeouts) are always safe to
-retry. The ambiguous ones are retried too (``retry_ambiguous=True``, the default): giving up
-would report a failure for a message that may well have gone, and the caller's only move then is
-to send again, which is the same duplicate risk with a longer delay; a rare duplicate of a
-service message costs less than a lost one. Idempotency across *caller* retries (the same API
-request arriving twice) is the send endpoint's job (powertools idempotency), not this client's.
+* *certainly not sent*: nothing reached Meta (connect errors and timeouts, no free connection),
+  HTTP 429, or Meta's Graph layer answered with its error envelope. A 5xx *with* a Graph error
+  body (codes 1 "unknown error, retry" and 2 "service temporarily unavailable", ``is_transient``)
+  is Meta saying the call failed as a whole, so it did not send; the error table's ``transient``
+  flag (throttling codes 4, 613, 80007, 130429, 131056, 131057; codes 1 and 2) decides whether a
+  retry may help. These are retried, and when attempts run out the result is ``transient``.
+* *may have been sent* (``delivery_unknown``): the request went out and no Graph answer came
+  back: a read or write timeout, a connection dropped mid-response, a 5xx without a Graph error
+  body (a proxy or load balancer in front of Meta; the call may have been processed behind it).
+  For the Send API these are **not retried** (``retry_ambiguous_sends=False``, the default): a
+  retry could deliver the message twice, and the send endpoint answers "unknown" instead.
+  Thread-control calls set state, so repeating them is harmless: they are retried.
+* every other answer is final: a 4xx is Meta's verdict on this request.
+
+Retries. Up to ``max_attempts`` calls, with exponential back-off and full jitter between them
+(``sleep(random() * min(cap, base * 2**(n-1)))``, or Meta's ``Retry-After`` when it sends one).
+
+Time budget. ``deadline_seconds`` (``GRAPH_BUDGET_SECONDS`` = 20 s) bounds the whole delivery,
+attempts and back-off included: an attempt starts only if at least ``MIN_ATTEMPT_SECONDS``
+remain after its back-off, and its httpx timeouts (``ATTEMPT_TIMEOUT``: connect 3 s, write 3 s,
+read 10 s, pool 1 s; 17 s worst case) are scaled down so that their sum fits in what remains.
+The send function's Lambda ``Timeout`` is 29 s (``infra/template.yaml``; API Gateway's
+integration limit is 30 s), which leaves 9 s for the reads and the claim before delivery and the
+audit, contact and log writes after it. (httpx's read timeout is per socket read; a Graph
+answer is a single small JSON body, so one read.)
 
 Tokens come from ``token_provider(account)`` and travel only in the ``Authorization: Bearer``
 header: never in the URL, never in a log record. Errors from the token provider (a missing
@@ -24,6 +35,7 @@ secret) propagate: that is a configuration failure, not a delivery result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random as random_module
 import time
@@ -46,6 +58,13 @@ TokenProvider = Callable[[AccountConfig], str]
 
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # nothing reached Meta
 
+GRAPH_BUDGET_SECONDS = 20.0  # whole delivery; the send function's Timeout (29 s) leaves 9 s around it
+ATTEMPT_TIMEOUT = httpx.Timeout(connect=3.0, write=3.0, read=10.0, pool=1.0)
+MIN_ATTEMPT_SECONDS = 2.0  # less than this left: a new attempt could not even connect and answer
+# What the send function needs besides the Graph budget: the account/contact reads and the claim
+# before delivery, the audit, contact and log writes after it (each a few botocore retries at most).
+RESERVED_AROUND_DELIVERY_SECONDS = 8.0
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -55,6 +74,14 @@ def _utc_now() -> datetime:
 class _Outcome:
     result: DeliveryResult
     retry_after: float | None = None
+    ambiguous: bool = False  # the request may have been processed by Meta
+
+
+def _phases(timeout: httpx.Timeout) -> dict[str, float]:
+    phases = {"connect": timeout.connect, "write": timeout.write, "read": timeout.read, "pool": timeout.pool}
+    if any(v is None for v in phases.values()):
+        raise ValueError("every phase of the attempt timeout must be bounded when a budget is set")
+    return {k: float(v) for k, v in phases.items() if v is not None}
 
 
 class GraphClient:
@@ -65,7 +92,7 @@ class GraphClient:
         token_provider: TokenProvider,
         *,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = ATTEMPT_TIMEOUT,
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = random_module.random,
@@ -73,17 +100,20 @@ class GraphClient:
         monotonic: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
-        deadline_seconds: float | None = 25.0,
-        retry_ambiguous: bool = True,
+        deadline_seconds: float | None = GRAPH_BUDGET_SECONDS,
+        retry_ambiguous_sends: bool = False,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.version = version.strip("/")
         self._token_provider = token_provider
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if deadline_seconds is not None:
+            _phases(self._timeout)  # fail at construction, not mid-send
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             transport=transport,
-            timeout=timeout,
+            timeout=self._timeout,
             follow_redirects=False,
             headers={"Accept": "application/json"},
         )
@@ -95,7 +125,7 @@ class GraphClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._deadline_seconds = deadline_seconds
-        self._retry_ambiguous = retry_ambiguous
+        self._retry_ambiguous_sends = retry_ambiguous_sends
 
     # --- public API -------------------------------------------------------------------------
 
@@ -109,7 +139,11 @@ class GraphClient:
             return _local_refusal(
                 ReasonCode.CHANNEL_UNSUPPORTED, f"{contact.channel.value} is not a Graph API channel"
             )
-        return self._execute(account, build_send_request(account, contact, decision, content))
+        return self._execute(
+            account,
+            build_send_request(account, contact, decision, content),
+            retry_ambiguous=self._retry_ambiguous_sends,
+        )
 
     def pass_thread_control(
         self, account: AccountConfig, contact_id: str, target_app_id: str, metadata: str = ""
@@ -144,17 +178,51 @@ class GraphClient:
             return _local_refusal(
                 ReasonCode.CHANNEL_UNSUPPORTED, f"no thread control on {account.channel.value}"
             )
-        return self._execute(account, thread_control_request(account, contact_id, action, **fields))
+        # Setting the thread owner twice is harmless, so an ambiguous failure is retried.
+        return self._execute(
+            account, thread_control_request(account, contact_id, action, **fields), retry_ambiguous=True
+        )
 
-    def _execute(self, account: AccountConfig, request: GraphRequest) -> DeliveryResult:
+    def _attempt_timeout(self, remaining: float | None) -> httpx.Timeout:
+        """The attempt's httpx timeouts, scaled down so their sum fits in ``remaining`` seconds."""
+        if remaining is None:
+            return self._timeout
+        phases = _phases(self._timeout)
+        total = sum(phases.values())
+        if total <= remaining:
+            return self._timeout
+        scale = remaining / total
+        return httpx.Timeout(**{name: value * scale for name, value in phases.items()})
+
+    def _execute(
+        self, account: AccountConfig, request: GraphRequest, *, retry_ambiguous: bool
+    ) -> DeliveryResult:
         headers = {"Authorization": f"Bearer {self._token_provider(account)}"}
         url = f"/{self.version}/{request.path}"
         started = self._monotonic()
         attempt = 0
+        delay = 0.0
+        maybe_sent = False  # an earlier attempt may have been processed by Meta
+        result: DeliveryResult | None = None
         while True:
+            remaining = None
+            if self._deadline_seconds is not None:
+                remaining = self._deadline_seconds - (self._monotonic() - started) - delay
+            if result is not None:  # a retry: only if it can still finish inside the budget
+                if remaining is not None and remaining < MIN_ATTEMPT_SECONDS:
+                    return _settled(result, maybe_sent)
+                self._sleep(delay)
             attempt += 1
-            outcome = self._attempt(url, headers, request, attempt)
+            outcome = self._attempt(
+                url,
+                headers,
+                request,
+                attempt,
+                timeout=self._attempt_timeout(remaining),
+                retry_ambiguous=retry_ambiguous,
+            )
             result = outcome.result
+            maybe_sent = maybe_sent or outcome.ambiguous
             logger.info(
                 "graph call",
                 extra={
@@ -167,43 +235,38 @@ class GraphClient:
                     "error_subcode": result.error.subcode if result.error else None,
                     "reason": result.reason.value if result.reason else None,
                     "known": result.known_error,
+                    "ambiguous": outcome.ambiguous,
                 },
             )
             if result.ok or not result.transient or attempt >= self._max_attempts:
-                return result
+                return _settled(result, maybe_sent)
             delay = self._backoff(attempt, outcome.retry_after)
-            if (
-                self._deadline_seconds is not None
-                and self._monotonic() - started + delay > self._deadline_seconds
-            ):
-                return result
-            self._sleep(delay)
 
-    def _attempt(self, url: str, headers: dict[str, str], request: GraphRequest, attempt: int) -> _Outcome:
+    def _attempt(
+        self,
+        url: str,
+        headers: dict[str, str],
+        request: GraphRequest,
+        attempt: int,
+        *,
+        timeout: httpx.Timeout,
+        retry_ambiguous: bool,
+    ) -> _Outcome:
         try:
-            response = self._http.post(url, json=request.body, headers=headers)
+            response = self._http.post(url, json=request.body, headers=headers, timeout=timeout)
         except httpx.TransportError as exc:
-            transient = isinstance(exc, SAFE_TO_RETRY) or self._retry_ambiguous
-            error = GraphError(
-                code=None, type=type(exc).__name__, message="network failure talking to the Graph API"
-            )
+            if isinstance(exc, SAFE_TO_RETRY):
+                return _Outcome(_network_failure(exc, attempt, transient=True, unknown=False))
+            # The request was (at least partly) sent and no answer came back.
             return _Outcome(
-                DeliveryResult(
-                    ok=False,
-                    platform_message_id=None,
-                    http_status=None,
-                    error=error,
-                    reason=None,
-                    effects=NO_EFFECTS,
-                    known_error=True,
-                    attempts=attempt,
-                    transient=transient,
-                    meaning="The Graph API could not be reached or did not answer in time.",
-                )
+                _network_failure(exc, attempt, transient=retry_ambiguous, unknown=not retry_ambiguous),
+                ambiguous=True,
             )
-        return self._interpret(request, response, attempt)
+        return self._interpret(request, response, attempt, retry_ambiguous)
 
-    def _interpret(self, request: GraphRequest, response: httpx.Response, attempt: int) -> _Outcome:
+    def _interpret(
+        self, request: GraphRequest, response: httpx.Response, attempt: int, retry_ambiguous: bool
+    ) -> _Outcome:
         data = _json_object(response)
         status = response.status_code
         if 200 <= status < 300 and "error" not in data:
@@ -220,6 +283,26 @@ class GraphClient:
                 )
             )
         error, meta_says_transient = _graph_error(data, status)
+        if status >= 500 and not isinstance(data.get("error"), dict):
+            # No Graph error envelope: something in front of Meta answered; the call may have
+            # been processed behind it.
+            return _Outcome(
+                DeliveryResult(
+                    ok=False,
+                    platform_message_id=None,
+                    http_status=status,
+                    error=error,
+                    reason=None,
+                    effects=NO_EFFECTS,
+                    known_error=True,
+                    attempts=attempt,
+                    transient=retry_ambiguous,
+                    delivery_unknown=not retry_ambiguous,
+                    meaning=f"HTTP {status} without a Graph error body: Meta may have processed the request.",
+                ),
+                retry_after=_retry_after(response),
+                ambiguous=True,
+            )
         reading = classify(request.channel, status, error.code, error.subcode, conditions=request.conditions)
         transient = reading.transient or (meta_says_transient and not reading.known)
         unreachable_reason = f"meta:{error.code}" + (f"/{error.subcode}" if error.subcode else "")
@@ -245,6 +328,37 @@ class GraphClient:
             return retry_after
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
         return self._random() * ceiling
+
+
+def _settled(result: DeliveryResult, maybe_sent: bool) -> DeliveryResult:
+    """The final result; a failure after an attempt Meta may have processed is "unknown"."""
+    if result.ok or not maybe_sent or result.delivery_unknown:
+        return result
+    return dataclasses.replace(result, transient=False, delivery_unknown=True)
+
+
+def _network_failure(
+    exc: httpx.TransportError, attempt: int, *, transient: bool, unknown: bool
+) -> DeliveryResult:
+    if unknown:
+        meaning = "The request was sent but no answer came back: Meta may have delivered the message."
+    else:
+        meaning = "The Graph API could not be reached; nothing was sent."
+    return DeliveryResult(
+        ok=False,
+        platform_message_id=None,
+        http_status=None,
+        error=GraphError(
+            code=None, type=type(exc).__name__, message="network failure talking to the Graph API"
+        ),
+        reason=None,
+        effects=NO_EFFECTS,
+        known_error=True,
+        attempts=attempt,
+        transient=transient,
+        delivery_unknown=unknown,
+        meaning=meaning,
+    )
 
 
 def _local_refusal(reason: ReasonCode, meaning: str) -> DeliveryResult:

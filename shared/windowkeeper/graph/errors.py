@@ -12,7 +12,9 @@ did call the marketing API; otherwise it is unknown, because it usually means ou
 malformed and calling that a policy refusal would hide our bug.
 
 Retry rule: a row's ``transient`` flag decides. Without a row, HTTP 5xx and 429 are transient and
-every other status is final.
+every other status is final. (This reads answers that carry Graph's error envelope, i.e. Meta
+saying the call failed. A 5xx *without* one is read by the client before classification, as
+"may have been delivered": see ``windowkeeper.graph.client``.)
 """
 
 from __future__ import annotations

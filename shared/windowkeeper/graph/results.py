@@ -83,10 +83,18 @@ NO_EFFECTS = ContactEffects()
 class DeliveryResult:
     """The outcome of ``GraphClient.send`` and the thread-control calls.
 
-    ``transient`` (added to the agreed interface, defaulted): the last failure was one worth
-    retrying later (5xx, throttling, network) and the client's attempts ran out, so the caller
-    answers 502/503 rather than "refused". ``meaning`` and ``sources`` come from the error table
-    row that matched, for the audit trail and the API answer.
+    Three ways to fail, which the caller must not confuse:
+
+    * ``reason`` set: Meta refused on policy grounds (answer "refused").
+    * ``transient``: Meta certainly did not take the message and a later retry may work
+      (throttling, Graph's temporary codes 1/2, HTTP 429, nothing reached Meta: connect errors);
+      the client's attempts or time budget ran out.
+    * ``delivery_unknown``: Meta *may* have taken it (the request was sent, then a read timeout,
+      a dropped connection or a 5xx without a Graph error body). The Send APIs take no
+      idempotency key, so this is never retried for a send: the caller reports "unknown".
+
+    ``meaning`` and ``sources`` come from the error table row that matched, for the audit trail
+    and the API answer.
     """
 
     ok: bool
@@ -98,6 +106,7 @@ class DeliveryResult:
     known_error: bool
     attempts: int
     transient: bool = False
+    delivery_unknown: bool = False
     meaning: str | None = None
     sources: tuple[str, ...] = field(default=())
 
@@ -116,6 +125,7 @@ class DeliveryResult:
             "effects": self.effects.to_dict(),
             "known_error": self.known_error,
             "transient": self.transient,
+            "delivery_unknown": self.delivery_unknown,
             "attempts": self.attempts,
             "meaning": self.meaning,
             "sources": list(self.sources),

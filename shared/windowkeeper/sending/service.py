@@ -7,12 +7,26 @@ at fire time) share it. One send:
    check (403 ``forbidden_tenant``, audited), the contact (404 ``unknown_contact``).
 2. Build the engine's ``DecisionInput`` from the stored contact, the account profile, the
    authenticated principal (never the body) and the request; ``decide(input, now)``.
-3. Refused → audit, ``message.refused``, no call to Meta. Allowed → ``graph.send`` with the
-   decision's ``send_fields``.
-4. Delivered → the contact item (outbound list, agent takeover), the conversation log, audit,
-   ``message.sent``. Meta refused on policy grounds → its verdicts on the contact (window closed
-   early, unreachable, marketing stop, back-off), the decision amended with Meta's reason, audit,
-   ``message.refused``. Meta failed otherwise → ``failed`` with the error verbatim.
+3. Refused → audit, ``message.refused``, no call to Meta. Allowed → *claim*: one conditional
+   write puts the message on the contact's ``outbound`` list under the ``version`` that was
+   decided on (``store.outbound.claim_send``). If another send got there first, the stored item
+   comes back and the decision is taken again on it (``MAX_CLAIM_ATTEMPTS``), so two concurrent
+   sends cannot both pass a one-shot or capped rule (private reply, marketing cap, tag cap).
+   Then ``graph.send`` with the decision's ``send_fields``.
+4. Delivered → agent takeover on the contact (human senders only), the conversation log, audit,
+   ``message.sent``. Meta refused on policy grounds → the claim released and its verdicts on
+   the contact (window closed early, unreachable, marketing stop, back-off) in one write, the
+   decision amended with Meta's reason, audit, ``message.refused``. Meta failed otherwise and
+   certainly did not take the message → claim released, ``failed`` with the error verbatim
+   (503 + retryable when it was throttling or Meta unreachable). Meta *may* have taken it (a
+   read timeout, a dropped connection, a bare 5xx: ``DeliveryResult.delivery_unknown``) →
+   ``unknown`` (502 ``delivery_unknown``): the claim stays, the conversation log says
+   ``unknown``, the audit says so, and the answer is not retryable, so the send endpoint keeps
+   the idempotency record and a retry with the same key replays it instead of sending again.
+
+Contact writes per send: one claim for every allowed decision; plus one for an agent's takeover
+(human senders, after delivery) or one to release the claim and record Meta's verdicts (Meta
+refused or failed for sure). Engine refusals write no contact item.
 
 Writes after a delivery never undo it: a failing audit/contact/event write is logged and
 counted (metric ``PostDeliveryWriteFailures``) and the answer stays "sent", because answering an
@@ -35,6 +49,7 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
+from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     ContactState,
@@ -50,8 +65,11 @@ from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.keys import contact_pk, to_ms
 from windowkeeper.store.outbound import (
     AgentActivity,
+    ClaimConflictError,
+    ContactMissingError,
     MetaVerdicts,
     SentMessage,
+    claim_send,
     log_outbound_message,
     record_send,
 )
@@ -61,6 +79,10 @@ logger = Logger(child=True)
 DecideFn = Callable[[DecisionInput, datetime], Decision]
 
 UNKNOWN_CONTACT_MESSAGE = "This contact has never written to the account, so no message can reach them yet."
+CONTACT_BUSY_MESSAGE = "Other sends to this contact kept changing it; nothing was sent. Retry shortly."
+
+# Claims lost to concurrent sends before giving up with 409 ``contact_busy`` (each loss re-decides).
+MAX_CLAIM_ATTEMPTS = 4
 
 # Graph error codes that mean "slow down": after the client's own retries these answer 503.
 THROTTLING_CODES = frozenset({4, 613, 80007, 130429, 131056, 131057})
@@ -77,13 +99,14 @@ class GraphSender(Protocol):
 class SendOutcome:
     """The result of one send. ``http_status`` is what the send endpoint answers."""
 
-    status: Literal["sent", "refused", "failed"]
+    status: Literal["sent", "refused", "failed", "unknown"]
     decision: Decision
     platform_message_id: str | None
     graph_error: dict[str, Any] | None
     http_status: int
     decision_id: str = ""
-    failure_reason: str | None = None  # failed only: graph_error | graph_unavailable | graph_throttled
+    # failed: graph_error | graph_unavailable | graph_throttled; unknown: delivery_unknown
+    failure_reason: str | None = None
     known_error: bool | None = None  # failed only: was Meta's code one we know
     retryable: bool = False  # transient: a retry with the same Idempotency-Key may try again
 
@@ -190,10 +213,9 @@ class SendService:
 
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
         account, record = self.load(principal, request, at=now)
-        inp, content = self.decision_input(principal, request, account, record)
-        decision = self.decide(inp, now)
         decision_id = self._new_id()
-        if not decision.allowed:  # refused by the engine: Meta is never called
+        inp, content, decision, claim = self._decide_and_claim(principal, request, account, record, now)
+        if claim is None:  # refused by the engine: Meta is never called, nothing is claimed
             outcome = SendOutcome(
                 status="refused",
                 decision=decision,
@@ -212,6 +234,7 @@ class SendService:
             )
             return outcome
 
+        claimed, sent = claim
         result = self.graph.send(account, inp.contact, decision, content)
         if result.ok:
             outcome = SendOutcome(
@@ -225,12 +248,16 @@ class SendService:
             self._record_delivery(
                 principal=principal,
                 account=account,
-                record=record,
+                record=claimed,
                 inp=inp,
                 content=content,
                 outcome=outcome,
                 now=now,
             )
+        elif result.delivery_unknown:
+            # Meta may have delivered it: the claim stays (caps count it) and nothing is retried.
+            outcome = _unknown(decision, result, decision_id)
+            self._log_message(principal, account, claimed, content, outcome, now=now, status="unknown")
         elif result.reason is not None:
             outcome = SendOutcome(
                 status="refused",
@@ -240,14 +267,53 @@ class SendService:
                 http_status=409,
                 decision_id=decision_id,
             )
-            self._record_verdicts(record, result, now)
+            self._record_verdicts(claimed, result, now, release=sent)
         else:
             outcome = _failure(decision, result, decision_id)
-            self._record_verdicts(record, result, now)
+            self._record_verdicts(claimed, result, now, release=sent)
         self._after(
             principal=principal, request=request, account=account, content=content, outcome=outcome, now=now
         )
         return outcome
+
+    def _decide_and_claim(
+        self,
+        principal: Principal,
+        request: SendRequest,
+        account: AccountConfig,
+        record: ContactRecord,
+        now: datetime,
+    ) -> tuple[DecisionInput, Content, Decision, tuple[ContactRecord, SentMessage] | None]:
+        """Decide; if allowed, claim the send on the contact before Meta is called.
+
+        Returns the input and decision that held, and (item after the claim, claimed entry) for
+        an allowed decision. A lost claim means another send wrote the contact since it was read:
+        the decision is taken again on the item as it is now.
+        """
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            inp, content = self.decision_input(principal, request, account, record)
+            decision = self.decide(inp, now)
+            if not decision.allowed:
+                return inp, content, decision, None
+            assert decision.path is not None  # an allowed decision always names its path
+            template = content.template
+            sent = SentMessage(
+                at=now,
+                path=decision.path,
+                tag=decision.send_fields.get("tag"),
+                template_category=template.category if template else None,
+                by_human=inp.sender.is_human,
+            )
+            try:
+                claimed = claim_send(self.table_name, record, sent)
+            except ClaimConflictError as conflict:
+                self._count("SendClaimConflicts")
+                record = conflict.current
+                continue
+            except ContactMissingError as error:
+                raise ApiError(404, "unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
+            return inp, content, decision, (claimed, sent)
+        raise ApiError(409, "contact_busy", CONTACT_BUSY_MESSAGE)
 
     # --- writes ----------------------------------------------------------------------------------
     def _record_delivery(
@@ -261,47 +327,53 @@ class SendService:
         outcome: SendOutcome,
         now: datetime,
     ) -> None:
-        decision = outcome.decision
-        assert decision.path is not None  # an allowed decision always names its path
-        sender = inp.sender
-        template = content.template
-        try:
-            write = record_send(
-                self.table_name,
-                record.pk,
-                at=now,
-                record=record,
-                sent=SentMessage(
+        """After a delivery: the agent's takeover (the send itself was claimed before) and the log."""
+        if inp.sender.is_human:
+            try:
+                write = record_send(
+                    self.table_name,
+                    record.pk,
                     at=now,
-                    path=decision.path,
-                    tag=decision.send_fields.get("tag"),
-                    template_category=template.category if template else None,
-                    by_human=sender.is_human,
-                ),
-                activity=AgentActivity(agent_id=principal.subject, at=now, account=account.profile())
-                if sender.is_human
-                else None,
-            )
-            if write.took_over:
-                self._publish_quietly(
-                    [
-                        BusEvent(
-                            detail_type=DetailType.HANDOVER,
-                            event_id=f"handover:{outcome.decision_id}",
-                            time=now,
-                            detail={
-                                **_contact_ids(account, record),
-                                "owner": "human",
-                                "agent_id": principal.subject,
-                                "cause": "agent_send",
-                                "previous_owner": write.record.owner,
-                            },
-                        )
-                    ]
+                    record=record,
+                    activity=AgentActivity(agent_id=principal.subject, at=now, account=account.profile()),
                 )
-        except Exception:
-            logger.exception("recording the delivered send on the contact failed")
-            self._count("PostDeliveryWriteFailures")
+                if write.took_over:
+                    self._publish_quietly(
+                        [
+                            BusEvent(
+                                detail_type=DetailType.HANDOVER,
+                                event_id=f"handover:{outcome.decision_id}",
+                                time=now,
+                                detail={
+                                    **_contact_ids(account, record),
+                                    "owner": "human",
+                                    "agent_id": principal.subject,
+                                    "cause": "agent_send",
+                                    "previous_owner": write.record.owner,
+                                },
+                            )
+                        ]
+                    )
+            except Exception:
+                logger.exception(
+                    "recording the agent's send on the contact failed",
+                    extra={"decision_id": outcome.decision_id},
+                )
+                self._count("PostDeliveryWriteFailures")
+        self._log_message(principal, account, record, content, outcome, now=now, status="sent")
+
+    def _log_message(
+        self,
+        principal: Principal,
+        account: AccountConfig,
+        record: ContactRecord,
+        content: Content,
+        outcome: SendOutcome,
+        *,
+        now: datetime,
+        status: str,
+    ) -> None:
+        path = outcome.decision.path
         try:
             log_outbound_message(
                 self.table_name,
@@ -314,23 +386,27 @@ class SendService:
                 text=render_template_text(content),
                 sender=_log_sender(principal),
                 retention_days=account.message_retention_days,
-                path=decision.path.value,
+                path=path.value if path else None,
+                status=status,
             )
         except Exception:
-            logger.exception("writing the conversation log item failed")
+            logger.exception(
+                "writing the conversation log item failed", extra={"decision_id": outcome.decision_id}
+            )
             self._count("PostDeliveryWriteFailures")
 
-    def _record_verdicts(self, record: ContactRecord, result: DeliveryResult, now: datetime) -> None:
+    def _record_verdicts(
+        self, record: ContactRecord, result: DeliveryResult, now: datetime, *, release: SentMessage
+    ) -> None:
+        """Meta certainly did not take the message: release its claim and record Meta's verdicts."""
         verdicts = verdicts_from_effects(result.effects, now)
         if result.effects.any and verdicts.empty:
             effects = result.effects.to_dict()
             logger.warning("Meta reported an account-level problem", extra={"effects": effects})
-        if verdicts.empty:
-            return
         try:
-            record_send(self.table_name, record.pk, at=now, record=record, verdicts=verdicts)
+            record_send(self.table_name, record.pk, at=now, record=record, verdicts=verdicts, release=release)
         except Exception:
-            logger.exception("recording Meta's verdict on the contact failed")
+            logger.exception("releasing the claim and recording Meta's verdict on the contact failed")
             self._count("PostDeliveryWriteFailures")
 
     def _after(
@@ -391,8 +467,8 @@ class SendService:
             },
         )
         self._emit_metrics(outcome)
-        if outcome.status == "failed":
-            return  # nothing happened a consumer could act on; the caller retries or gives up
+        if outcome.status in ("failed", "unknown"):
+            return  # nothing a consumer could act on; the audit and the answer say what happened
         detail_type = DetailType.MESSAGE_SENT if outcome.status == "sent" else DetailType.MESSAGE_REFUSED
         self._publish_quietly(
             [
@@ -439,7 +515,9 @@ class SendService:
             # One metric per reason (a closed vocabulary, so a bounded set of metric names).
             for reason in outcome.decision.reasons:
                 self._count(f"MessagesRefused.{reason.value}")
-        if outcome.graph_error is not None or outcome.status == "failed":
+        elif outcome.status == "unknown":
+            self._count("DeliveryUnknown")
+        if outcome.graph_error is not None or outcome.status in ("failed", "unknown"):
             self._count("GraphErrors")
 
 
@@ -460,11 +538,12 @@ def _amend(decision: Decision, result: DeliveryResult) -> Decision:
 
 
 def _failure(decision: Decision, result: DeliveryResult, decision_id: str) -> SendOutcome:
+    """Meta certainly did not take the message: throttled or unreachable (retryable), or an error."""
     error = result.error
     code = error.code if error is not None else None
     if code in THROTTLING_CODES:
         failure_reason, status, retryable = "graph_throttled", 503, True
-    elif result.transient or error is None or (result.http_status or 0) >= 500:
+    elif result.transient:
         failure_reason, status, retryable = "graph_unavailable", 503, True
     else:
         failure_reason, status, retryable = "graph_error", 502, False
@@ -478,6 +557,21 @@ def _failure(decision: Decision, result: DeliveryResult, decision_id: str) -> Se
         failure_reason=failure_reason,
         known_error=result.known_error,
         retryable=retryable,
+    )
+
+
+def _unknown(decision: Decision, result: DeliveryResult, decision_id: str) -> SendOutcome:
+    """Meta may have taken the message: never retryable (a retry could deliver it twice)."""
+    return SendOutcome(
+        status="unknown",
+        decision=decision,
+        platform_message_id=None,
+        graph_error=graph_error_dict(result.error),
+        http_status=502,
+        decision_id=decision_id,
+        failure_reason="delivery_unknown",
+        known_error=result.known_error,
+        retryable=False,
     )
 
 
