@@ -126,7 +126,10 @@ def test_messenger_after_two_days_offers_human_agent_then_delivers(page: Any, se
     expect(page.get_by_role("button", name="Give back to the bot")).to_be_focused()
     page.screenshot(path=str(SCREENSHOTS / "console-messenger-human-agent.png"), full_page=True)
 
-    page.get_by_role("button", name="Send", exact=True).click()
+    with page.expect_request(lambda r: r.url.endswith("/v1/messages") and r.method == "POST") as sending:
+        page.get_by_role("button", name="Send", exact=True).click()
+    # Every send carries a key, so a repeated click or a retry after a timeout cannot send twice.
+    assert sending.value.headers.get("idempotency-key")
     expect(page.locator("#status")).to_contain_text(
         "Delivered to Meta as the HUMAN_AGENT tag", timeout=20_000
     )

@@ -20,7 +20,7 @@ class SendOutcomeLike(Protocol):
     """``windowkeeper.sending.service.SendOutcome`` as far as the scheduler reads it."""
 
     @property
-    def status(self) -> str: ...  # "sent" | "refused" | "failed"
+    def status(self) -> str: ...  # "sent" | "refused" | "failed" | "unknown" (may have been delivered)
 
     @property
     def decision(self) -> Decision | None: ...

@@ -40,8 +40,8 @@ export class Api {
     this.token = settings.token;
   }
 
-  async request(method, path, body) {
-    const headers = { Accept: "application/json" };
+  async request(method, path, body, extraHeaders = {}) {
+    const headers = { Accept: "application/json", ...extraHeaders };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(`${this.base}${path}`, {
@@ -58,7 +58,9 @@ export class Api {
         parsed = { message: text };
       }
     }
-    if (!response.ok && !(parsed && parsed.decision)) throw new ApiError(response.status, parsed);
+    // Refusals (409, with a decision) and "delivery unknown" (502) are answers, not failures.
+    const answered = parsed && (parsed.decision || parsed.status === "unknown");
+    if (!response.ok && !answered) throw new ApiError(response.status, parsed);
     return { httpStatus: response.status, ...parsed };
   }
 
@@ -77,6 +79,10 @@ export class Api {
   messages(c) { return this.request("GET", `${this.contactPath(c)}/messages?limit=100`); }
   handover(c, to) { return this.request("POST", `${this.contactPath(c)}/handover`, { to }); }
   check(message) { return this.request("POST", "/v1/messages/check", message); }
-  send(message) { return this.request("POST", "/v1/messages", message); }
+  // One key per composed message: sending it again after a timeout or an "unknown" answer
+  // replays the first answer instead of reaching the customer twice.
+  send(message, idempotencyKey) {
+    return this.request("POST", "/v1/messages", message, { "Idempotency-Key": idempotencyKey });
+  }
   followup(body) { return this.request("POST", "/v1/followups", body); }
 }

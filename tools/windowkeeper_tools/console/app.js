@@ -55,6 +55,7 @@ const state = {
   messageIds: new Set(),
   lastCheckKey: "",
   polling: false,
+  pendingSend: null, // { fingerprint, key }: the Idempotency-Key of the message being sent
 };
 
 function announce(text) {
@@ -395,8 +396,13 @@ async function send(event) {
   const button = $("send");
   button.disabled = true;
   try {
-    const answer = await state.api.send(message);
+    const fingerprint = JSON.stringify(message);
+    if (!state.pendingSend || state.pendingSend.fingerprint !== fingerprint) {
+      state.pendingSend = { fingerprint, key: crypto.randomUUID() };
+    }
+    const answer = await state.api.send(message, state.pendingSend.key);
     const decision = answer.decision || {};
+    if (answer.status !== "unknown") state.pendingSend = null;
     if (answer.status === "sent") {
       announce(`Delivered to Meta as ${PATH_LABELS[decision.path] || decision.path}.`);
       $("message-text").value = "";
@@ -406,6 +412,11 @@ async function send(event) {
     } else if (answer.status === "refused") {
       announce(`Not sent: ${(decision.reasons || []).join(", ")}. ${decision.explanation || ""}`);
       renderVerdict(decision);
+    } else if (answer.status === "unknown") {
+      // Meta may have delivered it: pressing Send again replays this answer, never a second copy.
+      announce("Meta did not confirm this message: it may or may not have reached the customer. " +
+        "It was not sent twice; check the conversation before writing again.");
+      await refreshDetail();
     } else {
       announce(`Not sent: ${answer.message || answer.reason || answer.status}.`);
     }
