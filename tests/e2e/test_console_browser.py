@@ -28,7 +28,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots land in test-results/ (ignored); WINDOWKEEPER_UPDATE_SCREENSHOTS=1 refreshes the ones
+# the README shows, so an ordinary test run never rewrites tracked files.
+_REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (
+    _REPO / "docs" / "screenshots"
+    if os.environ.get("WINDOWKEEPER_UPDATE_SCREENSHOTS") == "1"
+    else _REPO / "test-results" / "screenshots"
+)
 MESSENGER_CONTACT = "psid-browser-late"
 WHATSAPP_CONTACT = "447700900777"
 INSTAGRAM_CONTACT = "igsid-browser-fresh"
