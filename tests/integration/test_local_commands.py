@@ -53,3 +53,18 @@ def test_token_command_mints_a_token_the_gateway_verifies(
     assert claims["custom:automation"] == "job"
     assert claims["exp"] - claims["iat"] == 1800
     assert main(["token", "--human", "agent-1", "--tenant", "acme", "--ttl", "soon"]) == 2
+
+
+def test_token_command_defaults_to_the_development_principals_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WINDOWKEEPER_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("WINDOWKEEPER_DEV_AGENT", "maria")
+    monkeypatch.setenv("WINDOWKEEPER_DEV_TENANT", "globex")
+    assert main(["token", "--human"]) == 0
+    claims = verify(LocalKeys.load_or_create(tmp_path), capsys.readouterr().out.strip())
+    assert (claims["sub"], claims["custom:tenant_id"], claims["cognito:groups"]) == (
+        "maria",
+        "globex",
+        ["agents"],
+    )

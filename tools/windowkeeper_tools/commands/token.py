@@ -16,11 +16,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "custom:automation, iss, aud, exp. Use it as 'Authorization: Bearer <token>'."
         ),
     )
+    from windowkeeper_tools.local.settings import LocalSettings
+
+    settings = LocalSettings.from_env()
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--human", metavar="SUB", help="a human agent (group 'agents')")
-    who.add_argument("--automation", metavar="SUB", help="an automation client (group 'automation')")
+    who.add_argument(
+        "--human",
+        metavar="SUB",
+        nargs="?",
+        const=settings.dev_agent,
+        help=f"a human agent (group 'agents'); SUB defaults to WINDOWKEEPER_DEV_AGENT ({settings.dev_agent})",
+    )
+    who.add_argument(
+        "--automation",
+        metavar="SUB",
+        nargs="?",
+        const=settings.dev_automation,
+        help="an automation client (group 'automation'); SUB defaults to WINDOWKEEPER_DEV_AUTOMATION "
+        f"({settings.dev_automation})",
+    )
     parser.add_argument("--kind", choices=["bot", "schedule", "job"], default="bot", help="automation kind")
-    parser.add_argument("--tenant", required=True, help="the tenant id (custom:tenant_id)")
+    parser.add_argument(
+        "--tenant",
+        default=settings.dev_tenant,
+        help=f"the tenant id (custom:tenant_id); default WINDOWKEEPER_DEV_TENANT ({settings.dev_tenant})",
+    )
     parser.add_argument("--ttl", default="8h", help="lifetime, e.g. 8h, 30m, 2d (default 8h)")
     parser.add_argument("--name", help="display name claim (optional)")
     parser.set_defaults(handler=run)

@@ -12,6 +12,10 @@ DEFAULT_APP_SECRET = "local-app-secret"
 DEFAULT_VERIFY_TOKEN = "local-verify-token"
 DEFAULT_ACCOUNTS_FILE = "config/accounts.example.json"
 DEFAULT_STATE_DIR = ".local-state"
+# The development principals the banner's token commands (and `windowkeeper token`) use.
+DEFAULT_DEV_AGENT = "agent-1"
+DEFAULT_DEV_AUTOMATION = "bot-1"
+DEFAULT_DEV_TENANT = "acme"
 
 
 def repo_root() -> Path:
@@ -30,6 +34,9 @@ class LocalSettings:
     accounts_file: Path = field(default_factory=lambda: repo_root() / DEFAULT_ACCOUNTS_FILE)
     state_dir: Path = field(default_factory=lambda: repo_root() / DEFAULT_STATE_DIR)
     template_file: Path = field(default_factory=lambda: repo_root() / "infra" / "template.yaml")
+    dev_agent: str = DEFAULT_DEV_AGENT
+    dev_automation: str = DEFAULT_DEV_AUTOMATION
+    dev_tenant: str = DEFAULT_DEV_TENANT
     scheduler_interval_seconds: float = 2.0
     sweep_interval_seconds: float = 60.0
 
@@ -55,4 +62,7 @@ class LocalSettings:
             accounts_file=path("WINDOWKEEPER_ACCOUNTS_FILE", root / DEFAULT_ACCOUNTS_FILE),
             state_dir=path("WINDOWKEEPER_STATE_DIR", root / DEFAULT_STATE_DIR),
             template_file=path("WINDOWKEEPER_TEMPLATE_FILE", root / "infra" / "template.yaml"),
+            dev_agent=env.get("WINDOWKEEPER_DEV_AGENT") or DEFAULT_DEV_AGENT,
+            dev_automation=env.get("WINDOWKEEPER_DEV_AUTOMATION") or DEFAULT_DEV_AUTOMATION,
+            dev_tenant=env.get("WINDOWKEEPER_DEV_TENANT") or DEFAULT_DEV_TENANT,
         )

@@ -330,12 +330,15 @@ class LocalStack:
             f"  State          {self.settings.state_dir}",
             "",
             "Mint a development token (signed with the local key, RS256):",
-            "  windowkeeper token --human agent-1 --tenant acme",
-            "  windowkeeper token --automation bot-1 --kind bot --tenant acme",
+            f"  windowkeeper token --human {self.settings.dev_agent} --tenant {self.settings.dev_tenant}",
+            f"  windowkeeper token --automation {self.settings.dev_automation} --kind bot"
+            f" --tenant {self.settings.dev_tenant}",
             "Play a customer:",
             '  windowkeeper simulate --channel messenger --account 1111 --contact psid-1 --text "hi"',
             "",
             "Defaults come from WINDOWKEEPER_HOST, WINDOWKEEPER_PORT, WINDOWKEEPER_APP_SECRET,",
-            "WINDOWKEEPER_VERIFY_TOKEN, WINDOWKEEPER_ACCOUNTS_FILE. Ctrl-C stops everything.",
+            "WINDOWKEEPER_VERIFY_TOKEN, WINDOWKEEPER_ACCOUNTS_FILE and, for the development",
+            "principals, WINDOWKEEPER_DEV_AGENT, WINDOWKEEPER_DEV_AUTOMATION, WINDOWKEEPER_DEV_TENANT.",
+            "Ctrl-C stops everything.",
         ]
         return "\n".join(lines)
