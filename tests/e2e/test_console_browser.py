@@ -1,11 +1,15 @@
 """The agent console in headless Chromium against the running local stack: an agent sees the
 conversations with their countdowns, is offered HUMAN_AGENT on a Messenger conversation whose
-window closed, takes over and sends; on WhatsApp the same attempt offers the template picker."""
+window closed, takes over and sends; on WhatsApp the same attempt offers the template picker.
+Below the composer: pending follow-ups with Cancel, consent per scope (an opt-out recorded by an
+agent refuses marketing templates; an automation's opt-in is refused with the API's sentence), and
+the decision history, newest first, paged with "Load more"."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,10 @@ SCREENSHOTS = (
 MESSENGER_CONTACT = "psid-browser-late"
 WHATSAPP_CONTACT = "447700900777"
 INSTAGRAM_CONTACT = "igsid-browser-fresh"
+FOLLOWUP_CONTACT = "igsid-browser-followup"
+CONSENT_CONTACT = "447700900888"
+HISTORY_CONTACT = "psid-browser-history"
+HISTORY_PAGE = 20  # the console asks for 20 decisions at a time
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +70,9 @@ def seeded(stack: LocalStack) -> LocalStack:
             "Do you have the blue jacket in M?",
             now - timedelta(minutes=5),
         ),
+        (Channel.INSTAGRAM, "2222", FOLLOWUP_CONTACT, "Is my repair done yet?", now - timedelta(minutes=20)),
+        (Channel.WHATSAPP, "3333", CONSENT_CONTACT, "Stop the sale messages.", now - timedelta(hours=1)),
+        (Channel.MESSENGER, "1111", HISTORY_CONTACT, "Where is my refund?", now - timedelta(days=2)),
     ]:
         delivery = sim.customer_writes(channel, account, contact, text, at)
         assert delivery.status_code == 200, delivery.response_text
@@ -69,27 +80,37 @@ def seeded(stack: LocalStack) -> LocalStack:
 
 
 @pytest.fixture(scope="module")
-def page(seeded: LocalStack, agent_token: str) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-browser")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC"
-        )
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(seeded.console_url)
-        # First visit: no token yet, so the settings form is open.
-        tab.get_by_label("Bearer token").fill(agent_token)
-        tab.get_by_role("button", name="Save and connect").click()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def console_tab(browser: Any, console_url: str, token: str) -> Iterator[Any]:
+    """A fresh browser profile on the console, signed in with ``token``; fails on any JS error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(console_url)
+    # First visit: no token yet, so the settings form is open.
+    tab.get_by_label("Bearer token").fill(token)
+    tab.get_by_role("button", name="Save and connect").click()
+    yield tab
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def page(seeded: LocalStack, browser: Any, agent_token: str) -> Iterator[Any]:
+    with console_tab(browser, seeded.console_url, agent_token) as tab:
         yield tab
-        assert errors == [], f"JavaScript errors on the page: {errors}"
-        context.close()
-        browser.close()
 
 
 def conversation_button(page: Any, contact: str) -> Any:
@@ -177,3 +198,187 @@ def test_whatsapp_after_two_days_offers_the_template_picker(page: Any, seeded: L
     calls = graph["requests"] if isinstance(graph, dict) else graph
     sent = [c for c in calls if c["body"].get("to") == WHATSAPP_CONTACT and c["status"] == 200]
     assert [c["body"]["template"]["name"] for c in sent] == ["order_update"]
+
+
+def contact_path(channel: str, account: str, contact: str) -> str:
+    return f"/v1/contacts/{channel}/{account}/{contact}"
+
+
+def test_schedule_a_follow_up_then_cancel_it_from_the_list(
+    page: Any, seeded: LocalStack, agent_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    conversation_button(page, FOLLOWUP_CONTACT).click()
+    expect(page.locator("#detail-meta")).to_contain_text(FOLLOWUP_CONTACT)
+    expect(page.locator("#followups-empty")).to_have_text("No follow-ups pending.")
+
+    # The browser runs in UTC, so the datetime-local value is the UTC instant.
+    fires_at = (datetime.now(UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    page.get_by_text("Schedule a follow-up").click()
+    page.get_by_label("Send at (your local time)").fill(fires_at.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Follow-up message").fill("Your repair is ready for pick-up.")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("Follow-up scheduled", timeout=10_000)
+
+    items = page.locator("#followups li")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("Fires")
+    expect(items.first).to_contain_text("(in 2h 5")  # ticks down from just under 3 hours
+    expect(items.first).to_contain_text("Purpose: support")
+    expect(page.locator("#followups-empty")).to_be_hidden()
+    cancel = items.first.get_by_role("button", name="Cancel the follow-up of")
+    followup_id = cancel.get_attribute("data-followup-id")
+    assert followup_id
+    scheduled = http("GET", f"{seeded.api_url}/v1/followups/{followup_id}", token=agent_token)
+    assert scheduled.status == 200, scheduled.body
+    assert scheduled.body["followup"]["status"] == "scheduled"
+
+    cancel.focus()
+    page.keyboard.press("Enter")  # keyboard operable, like every control
+    expect(page.locator("#status")).to_contain_text("cancelled", timeout=10_000)
+    expect(items).to_have_count(0)
+    expect(page.locator("#followups-empty")).to_be_visible()
+    # Focus lands on the form to schedule another rather than on the page's top.
+    expect(page.locator("#followup-details summary")).to_be_focused()
+    cancelled = http("GET", f"{seeded.api_url}/v1/followups/{followup_id}", token=agent_token)
+    assert cancelled.body["followup"]["status"] == "cancelled"
+
+
+def test_marketing_opt_out_shows_in_consent_and_refuses_a_marketing_template(
+    page: Any, seeded: LocalStack, agent_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    # An earlier reply inside the window, for the history to show.
+    earlier = http(
+        "POST",
+        f"{seeded.api_url}/v1/messages",
+        {
+            "channel": "whatsapp",
+            "account_id": "3333",
+            "contact_id": CONSENT_CONTACT,
+            "content": {"type": "text", "text": "Sorry about that, we will take you off the list."},
+        },
+        token=agent_token,
+    )
+    assert earlier.status == 200, earlier.body
+
+    conversation_button(page, CONSENT_CONTACT).click()
+    expect(page.locator("#detail-meta")).to_contain_text(CONSENT_CONTACT)
+    marketing = page.locator('#consent-scopes dd[data-scope="marketing"]')
+    expect(marketing).to_have_text("Not opted out")
+
+    # The template's body, filled in as the agent types.
+    page.get_by_role("radio", name="Template").check()
+    page.get_by_label("Choose a template").select_option(label="winter_sale (en_US, marketing)")
+    preview = page.locator("#template-body")
+    expect(preview).to_have_text("Hi [first name], our winter sale starts today: 20% off all jackets.")
+    page.get_by_label("{{1}} first name").fill("Mia")
+    expect(preview).to_have_text("Hi Mia, our winter sale starts today: 20% off all jackets.")
+    expect(preview.locator("mark")).to_have_text("Mia")
+    # Before the opt-out the template is held back only for want of an opt-in on record.
+    before = page.locator("#verdict")
+    expect(before).to_contain_text("opt_in_required", timeout=5_000)
+    expect(before).not_to_contain_text("opted_out")
+
+    page.get_by_text("Record what the customer asked for").click()
+    page.get_by_label("Scope").select_option("marketing")
+    page.get_by_label("Opt out").check()
+    page.get_by_label("Note (kept only as a hash)").fill("Asked by phone to get no more offers.")
+    page.get_by_role("button", name="Record consent change").click()
+    expect(page.locator("#consent-result")).to_have_text("Recorded the opt-out of marketing.", timeout=10_000)
+    expect(marketing).to_have_text("Opted out")
+    expect(page.locator('#consent-scopes dd[data-scope="all"]')).to_have_text("Not opted out")
+    expect(page.locator("#consent-extra")).to_contain_text("Last changed")
+
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("Cannot go", timeout=5_000)
+    expect(verdict).to_contain_text("opted_out")
+    stored = http(
+        "GET", f"{seeded.api_url}{contact_path('whatsapp', '3333', CONSENT_CONTACT)}", token=agent_token
+    )
+    assert stored.body["consent"]["opted_out"] == {"all": False, "marketing": True, "outside_window": False}
+
+    # Sending anyway is refused too, and the history (newest first) has all three.
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("Not sent: opted_out", timeout=10_000)
+    page.get_by_text("Decision history").click()
+    entries = page.locator("#history-list > li")
+    expect(entries).to_have_count(3, timeout=10_000)
+    expect(entries.nth(0)).to_contain_text("Refused")
+    expect(entries.nth(0)).to_contain_text("reasons: opted_out")
+    expect(entries.nth(0)).to_contain_text("template winter_sale")
+    expect(entries.nth(1)).to_contain_text("Consent recorded")
+    expect(entries.nth(1)).to_contain_text("Agent agent-1 · opt-out of marketing")
+    expect(entries.nth(2)).to_contain_text("Sent")
+    expect(entries.nth(2)).to_contain_text("via a normal reply")
+    expect(page.locator("#history-more")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "console-history-and-consent.png"), full_page=True)
+
+
+def test_an_automation_cannot_opt_a_customer_back_in(
+    browser: Any, seeded: LocalStack, bot_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    with console_tab(browser, seeded.console_url, bot_token) as tab:
+        conversation_button(tab, CONSENT_CONTACT).click()
+        expect(tab.locator("#detail-meta")).to_contain_text(CONSENT_CONTACT)
+        tab.get_by_text("Record what the customer asked for").click()
+        tab.get_by_label("Scope").select_option("marketing")
+        tab.get_by_label("Opt in").check()
+        tab.get_by_role("button", name="Record consent change").click()
+        result = tab.locator("#consent-result")
+        # The API's own 403 sentence, with its reason.
+        expect(result).to_contain_text("(human_only)", timeout=10_000)
+        expect(result).to_have_class("form-result refused")
+
+
+def test_decision_history_pages_newest_first_with_load_more(
+    page: Any, seeded: LocalStack, agent_token: str, bot_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    contact = {"channel": "messenger", "account_id": "1111", "contact_id": HISTORY_CONTACT}
+    sent = http(
+        "POST",
+        f"{seeded.api_url}/v1/messages",
+        {**contact, "tag": "HUMAN_AGENT", "content": {"type": "text", "text": "Your refund left today."}},
+        token=agent_token,
+    )
+    assert sent.status == 200, sent.body
+    # More bot attempts than one page holds: each is refused (a person must answer after 24 hours).
+    for attempt in range(HISTORY_PAGE + 1):
+        refused = http(
+            "POST",
+            f"{seeded.api_url}/v1/messages",
+            {**contact, "content": {"type": "text", "text": f"Automatic answer {attempt}"}},
+            token=bot_token,
+        )
+        assert refused.status == 409, refused.body
+
+    conversation_button(page, HISTORY_CONTACT).click()
+    expect(page.locator("#detail-meta")).to_contain_text(HISTORY_CONTACT)
+    history = page.locator("#history")
+    if history.get_attribute("open") is None:
+        page.get_by_text("Decision history").click()
+    entries = page.locator("#history-list > li")
+    expect(entries).to_have_count(HISTORY_PAGE, timeout=10_000)
+    expect(entries.first).to_contain_text("Refused")
+    expect(entries.first).to_contain_text("Bot bot-1")
+    expect(entries.first).to_contain_text("human_only")
+    more = page.get_by_role("button", name="Load more")
+    expect(more).to_be_visible()
+
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(entries).to_have_count(HISTORY_PAGE + 2, timeout=10_000)
+    expect(more).to_be_hidden()
+    oldest = entries.last
+    expect(oldest).to_contain_text("Sent")
+    expect(oldest).to_contain_text("Agent agent-1 · via the HUMAN_AGENT tag")
+    expect(oldest).to_contain_text("tag HUMAN_AGENT")
+    expect(page.locator("#history-status")).to_contain_text("22 decisions shown, that is all.")
+    # The first entry the button brought in takes focus, since the button is gone.
+    expect(entries.nth(HISTORY_PAGE)).to_be_focused()

@@ -629,7 +629,7 @@ class ContactsService:
 
     # --- GET /v1/accounts ------------------------------------------------------------------------
     def accounts_of(self, principal: Principal) -> dict[str, Any]:
-        """The tenant's accounts for the console (template picker); never secret ids or tokens."""
+        """The tenant's accounts for the console (template picker and preview); no secret ids or tokens."""
         return {
             "status": "ok",
             "accounts": [
@@ -648,6 +648,8 @@ class ContactsService:
                             "category": t.category.value,
                             "status": t.status.value,
                             "parameters": list(t.parameters),
+                            # The approved text with {{n}} placeholders: the console previews it filled in.
+                            "body": t.body,
                         }
                         for t in a.templates
                     ],

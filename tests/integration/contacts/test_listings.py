@@ -218,6 +218,7 @@ def test_accounts_of_the_tenant_with_templates_and_no_secret_ids(stack: Contacts
             "category": "UTILITY",
             "status": "APPROVED",
             "parameters": ["name", "order"],
+            "body": "Hi {{1}}, order {{2}} has shipped.",
         },
         {
             "name": "winter_sale",
@@ -225,6 +226,7 @@ def test_accounts_of_the_tenant_with_templates_and_no_secret_ids(stack: Contacts
             "category": "MARKETING",
             "status": "APPROVED",
             "parameters": [],
+            "body": "Our winter sale starts today.",
         },
         {
             "name": "old_promo",
@@ -232,6 +234,7 @@ def test_accounts_of_the_tenant_with_templates_and_no_secret_ids(stack: Contacts
             "category": "MARKETING",
             "status": "PAUSED",
             "parameters": [],
+            "body": "",
         },
     ]
     assert TOKEN_SECRET not in str(body)

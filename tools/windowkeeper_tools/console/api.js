@@ -85,4 +85,16 @@ export class Api {
     return this.request("POST", "/v1/messages", message, { "Idempotency-Key": idempotencyKey });
   }
   followup(body) { return this.request("POST", "/v1/followups", body); }
+  cancelFollowup(followupId) {
+    return this.request("DELETE", `/v1/followups/${encodeURIComponent(followupId)}`);
+  }
+  // scope: all | marketing | outside_window; action: opt_out | opt_in (agents only, else 403).
+  consent(c, scope, action, note) {
+    return this.request("POST", `${this.contactPath(c)}/consent`, { scope, action, note: note || null });
+  }
+  decisions(c, cursor, limit = 20) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set("cursor", cursor);
+    return this.request("GET", `${this.contactPath(c)}/decisions?${query}`);
+  }
 }

@@ -1,9 +1,11 @@
 // The agent console: conversations with their window state, messages both ways, a composer that
 // asks the policy engine (POST /v1/messages/check) what would happen before anything is sent.
 // Plain DOM, textContent only (message text is customer input and is never parsed as HTML).
+// Below the composer: pending follow-ups (cancel), consent per scope (record a change the customer
+// asked for by phone) and the decision history (the audit trail, loaded only when opened).
 
 import { Api, ApiError, loadSettings, saveSettings } from "./api.js";
-import { countdown, debounce, localTime } from "./time.js";
+import { countdown, debounce, localTime, relative } from "./time.js";
 
 const STATE_LABELS = {
   open: "Open",
@@ -30,6 +32,19 @@ const PATH_LABELS = {
 };
 const TEMPLATE_PATHS = new Set(["utility_template", "marketing_template", "authentication_template"]);
 const CHANNEL_LABELS = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
+const SCOPE_LABELS = { all: "All messages", marketing: "Marketing", outside_window: "Outside the reply window" };
+const ACTION_LABELS = { opt_out: "opt-out", opt_in: "opt-in" };
+const OUTCOME_LABELS = {
+  sent: "Sent",
+  refused: "Refused",
+  failed: "Failed at Meta",
+  unknown: "Delivery unknown",
+  allowed: "Allowed",
+  forbidden: "Blocked (another tenant)",
+  recorded: "Consent recorded",
+  unchanged: "Consent unchanged",
+};
+const OUTCOME_TONE = { sent: "ok", allowed: "ok", recorded: "ok", refused: "bad", failed: "bad", forbidden: "bad" };
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -56,6 +71,9 @@ const state = {
   lastCheckKey: "",
   polling: false,
   pendingSend: null, // { fingerprint, key }: the Idempotency-Key of the message being sent
+  followupsKey: "", // what the follow-up list shows, so a poll does not rebuild it (and steal focus)
+  consentKey: "",
+  history: { key: "", cursor: null, loading: false, generation: 0 },
 };
 
 function announce(text) {
@@ -151,9 +169,14 @@ async function select(conversation) {
   state.selected = { channel: conversation.channel, account_id: conversation.account_id, contact_id: conversation.contact_id };
   state.messageIds = new Set();
   state.lastCheckKey = "";
+  state.followupsKey = "";
+  state.consentKey = "";
   $("message-text").value = "";
   $("tag").value = "";
+  $("consent-note").value = "";
+  $("consent-result").textContent = "";
   setMode("text");
+  resetHistory();
   $("no-selection").hidden = true;
   $("detail").hidden = false;
   renderList();
@@ -161,6 +184,7 @@ async function select(conversation) {
   renderTemplates();
   $("message-text").focus();
   scheduleCheck();
+  if ($("history").open) loadHistory(true);
 }
 
 async function refreshDetail(first = false) {
@@ -210,10 +234,8 @@ function renderDetail() {
   $("take-over").hidden = human;
   $("give-back").hidden = !human;
 
-  const followups = contact.pending_followups || [];
-  $("followups").replaceChildren(
-    ...followups.map((f) => el("li", {}, `Follow-up ${localTime(f.send_at)}${f.purpose ? ` (${f.purpose})` : ""}`)),
-  );
+  renderFollowups(contact.pending_followups || []);
+  renderConsent(contact.consent || {});
 }
 
 function renderMessages(messages, first) {
@@ -280,7 +302,6 @@ function renderTemplateParams() {
   const template = selectedTemplate();
   const box = $("template-params");
   box.replaceChildren();
-  $("template-body").textContent = template ? `Template: ${template.name}` : "This account has no templates.";
   for (const [index, name] of (template?.parameters || []).entries()) {
     const id = `template-param-${index}`;
     box.append(
@@ -288,7 +309,36 @@ function renderTemplateParams() {
       el("input", { id, type: "text", dataset: { param: String(index) } }),
     );
   }
-  box.querySelectorAll("input").forEach((input) => input.addEventListener("input", scheduleCheck));
+  box.querySelectorAll("input").forEach((input) => input.addEventListener("input", () => { renderTemplatePreview(); scheduleCheck(); }));
+  renderTemplatePreview();
+}
+
+// The approved body with {{n}} replaced by what the agent typed; an empty one shows its name.
+function renderTemplatePreview() {
+  const template = selectedTemplate();
+  const preview = $("template-body");
+  if (!template) {
+    preview.replaceChildren("This account has no templates.");
+    return;
+  }
+  if (!template.body) {
+    preview.replaceChildren(el("span", { class: "subtle" }, `No body text on record for ${template.name}.`));
+    return;
+  }
+  const values = [...$("template-params").querySelectorAll("input")].map((i) => i.value.trim());
+  const names = template.parameters || [];
+  const parts = [];
+  let last = 0;
+  for (const match of template.body.matchAll(/\{\{\s*(\d+)\s*\}\}/g)) {
+    parts.push(template.body.slice(last, match.index));
+    const position = Number(match[1]);
+    const value = values[position - 1];
+    const name = (names[position - 1] || `parameter ${position}`).replace(/_/g, " ");
+    parts.push(value ? el("mark", { class: "filled" }, value) : el("span", { class: "unfilled" }, `[${name}]`));
+    last = match.index + match[0].length;
+  }
+  parts.push(template.body.slice(last));
+  preview.replaceChildren(...parts);
 }
 
 function composedMessage() {
@@ -409,9 +459,11 @@ async function send(event) {
       state.lastCheckKey = "";
       await refreshDetail();
       runCheck();
+      refreshHistoryIfOpen();
     } else if (answer.status === "refused") {
       announce(`Not sent: ${(decision.reasons || []).join(", ")}. ${decision.explanation || ""}`);
       renderVerdict(decision);
+      refreshHistoryIfOpen();
     } else if (answer.status === "unknown") {
       // Meta may have delivered it: pressing Send again replays this answer, never a second copy.
       announce("Meta did not confirm this message: it may or may not have reached the customer. " +
@@ -457,10 +509,206 @@ async function scheduleFollowup(event) {
     const note = preview && !preview.allowed ? ` Note: as things stand it would be refused (${reasons.join(", ")}); it is checked again when it fires.` : "";
     announce(`Follow-up scheduled for ${localTime(body.send_at)}.${note}`);
     $("followup-text").value = "";
+    state.followupsKey = "";
     await refreshDetail();
   } catch (error) {
     announce(describeError(error));
   }
+}
+
+// --- pending follow-ups --------------------------------------------------------------------------
+function renderFollowups(followups) {
+  const fingerprint = JSON.stringify(followups);
+  if (fingerprint === state.followupsKey) return;
+  state.followupsKey = fingerprint;
+  const focusedId = document.activeElement?.dataset?.followupId;
+  const list = $("followups");
+  list.replaceChildren(
+    ...followups.map((f) => {
+      const when = localTime(f.send_at);
+      const details = [
+        f.purpose ? `Purpose: ${f.purpose.replace(/_/g, " ")}` : null,
+        f.tag ? `tag ${f.tag}` : null,
+        f.has_fallback ? "template fallback if refused" : null,
+        f.cancel_if_customer_replied ? "skipped if the customer writes first" : "sent even if the customer writes",
+      ].filter(Boolean).join(" · ");
+      const cancel = el("button", {
+        type: "button",
+        class: "secondary",
+        dataset: { followupId: f.followup_id },
+        "aria-label": `Cancel the follow-up of ${when}`,
+      }, "Cancel");
+      cancel.addEventListener("click", () => cancelFollowup(f, cancel));
+      return el(
+        "li",
+        { class: "followup-item" },
+        el(
+          "div",
+          {},
+          el("p", {}, el("strong", {}, `Fires ${when} `), el("span", { class: "relative", dataset: { instant: f.send_at } }, `(${relative(f.send_at)})`)),
+          el("p", { class: "subtle" }, details),
+        ),
+        cancel,
+      );
+    }),
+  );
+  $("followups-empty").hidden = followups.length > 0;
+  if (focusedId) list.querySelector(`button[data-followup-id="${CSS.escape(focusedId)}"]`)?.focus();
+}
+
+async function cancelFollowup(followup, button) {
+  button.disabled = true;
+  try {
+    await state.api.cancelFollowup(followup.followup_id);
+    announce(`Follow-up of ${localTime(followup.send_at)} cancelled.`);
+    state.followupsKey = "";
+    await refreshDetail();
+    // The button is gone: keep the keyboard user in the list (or on the form to schedule one).
+    const next = $("followups").querySelector("button");
+    (next || $("followup-details").querySelector("summary")).focus();
+  } catch (error) {
+    announce(describeError(error));
+    button.disabled = false;
+  }
+}
+
+// --- consent -------------------------------------------------------------------------------------
+function renderConsent(consent) {
+  const fingerprint = JSON.stringify(consent);
+  if (fingerprint === state.consentKey) return;
+  state.consentKey = fingerprint;
+  const optedOut = consent.opted_out || {};
+  $("consent-scopes").replaceChildren(
+    ...Object.entries(SCOPE_LABELS).flatMap(([scope, label]) => [
+      el("dt", {}, label),
+      el("dd", { class: optedOut[scope] ? "consent-out" : "consent-in", dataset: { scope } }, optedOut[scope] ? "Opted out" : "Not opted out"),
+    ]),
+  );
+  const extra = [];
+  if (consent.consent_on_record) extra.push("Consent on record (SMS, e-mail).");
+  for (const optIn of consent.marketing_opt_ins || []) {
+    extra.push(`Marketing opt-in${optIn.purpose ? ` for ${optIn.purpose}` : ""} since ${localTime(optIn.opted_in_at)}.`);
+  }
+  if (consent.changed_at) extra.push(`Last changed ${localTime(consent.changed_at)}.`);
+  $("consent-extra").textContent = extra.join(" ");
+}
+
+async function recordConsent(event) {
+  event.preventDefault();
+  const scope = $("consent-scope").value;
+  const action = document.querySelector('input[name="consent-action"]:checked').value;
+  const result = $("consent-result");
+  const button = event.submitter || $("consent-form").querySelector("button");
+  button.disabled = true;
+  result.className = "form-result";
+  result.textContent = "Recording…";
+  try {
+    const answer = await state.api.consent(state.selected, scope, action, $("consent-note").value.trim());
+    const what = `${ACTION_LABELS[action]} of ${SCOPE_LABELS[scope].toLowerCase()}`;
+    result.textContent = answer.changed ? `Recorded the ${what}.` : `Nothing to change: the ${what} was already on record.`;
+    result.className = "form-result ok";
+    $("consent-note").value = "";
+    if (answer.consent && state.contact) {
+      state.contact.consent = answer.consent;
+      renderConsent(answer.consent);
+    }
+    state.lastCheckKey = ""; // the composer's verdict may have changed with it
+    scheduleCheck();
+    await refreshDetail();
+    refreshHistoryIfOpen();
+  } catch (error) {
+    // A 403 carries the API's own sentence (e.g. an opt-in needs a human agent): show it as is.
+    result.textContent = describeError(error);
+    result.className = "form-result refused";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- decision history ----------------------------------------------------------------------------
+function resetHistory() {
+  // A new generation: an answer to an earlier load (another conversation, or a reload) is dropped.
+  const generation = (state.history.generation || 0) + 1;
+  state.history = { key: state.selected ? keyOf(state.selected) : "", cursor: null, loading: false, generation };
+  $("history-list").replaceChildren();
+  $("history-empty").hidden = true;
+  $("history-more").hidden = true;
+  $("history-status").textContent = "";
+}
+
+function refreshHistoryIfOpen() {
+  if ($("history").open) loadHistory(true);
+}
+
+async function loadHistory(reset) {
+  if (!state.selected) return;
+  const selected = state.selected;
+  if (reset) resetHistory();
+  else if (state.history.loading || !state.history.cursor) return;
+  state.history.loading = true;
+  const generation = state.history.generation;
+  const more = $("history-more");
+  more.disabled = true;
+  $("history-status").textContent = "Loading decisions…";
+  try {
+    const page = await state.api.decisions(selected, reset ? null : state.history.cursor);
+    if (state.history.generation !== generation || state.history.key !== keyOf(selected)) return;
+    const list = $("history-list");
+    const before = list.children.length;
+    list.append(...(page.decisions || []).map(renderDecision));
+    state.history.cursor = page.next_cursor || null;
+    more.hidden = !state.history.cursor;
+    $("history-empty").hidden = list.children.length > 0;
+    const shown = list.children.length;
+    $("history-status").textContent = shown === 0 ? "" :
+      `${shown} decision${shown === 1 ? "" : "s"} shown${state.history.cursor ? "" : ", that is all"}.`;
+    // "Load more" pressed and now gone: put focus on the first new entry, not on the page's top.
+    if (!reset && more.hidden && list.children[before]) list.children[before].focus();
+  } catch (error) {
+    $("history-status").textContent = describeError(error);
+  } finally {
+    if (state.history.generation === generation) state.history.loading = false;
+    more.disabled = false;
+  }
+}
+
+function who(entry) {
+  if (entry.principal_kind === "human") return `Agent ${entry.principal_subject}`;
+  const kind = entry.automation_kind || "automation";
+  return `${kind[0].toUpperCase()}${kind.slice(1)} ${entry.principal_subject}`;
+}
+
+function renderDecision(entry) {
+  const outcome = OUTCOME_LABELS[entry.outcome] || entry.outcome;
+  let summary;
+  if (entry.kind === "consent") {
+    summary = (entry.reasons || []).map((r) => {
+      const [action, scope] = r.split(":");
+      return `${ACTION_LABELS[action] || action} of ${(SCOPE_LABELS[scope] || scope || "").toLowerCase()}`;
+    }).join(", ");
+  } else if (entry.path && entry.allowed !== false) {
+    summary = `via ${PATH_LABELS[entry.path] || entry.path}`;
+  } else {
+    summary = (entry.reasons || []).length ? `reasons: ${entry.reasons.join(", ")}` : "";
+  }
+  const extras = [
+    entry.template_name ? `template ${entry.template_name}` : null,
+    entry.tag ? `tag ${entry.tag}` : null,
+    entry.purpose ? `purpose ${entry.purpose.replace(/_/g, " ")}` : null,
+    entry.graph_error ? `Meta error ${entry.graph_error.code ?? ""}${entry.graph_error.message ? `: ${entry.graph_error.message}` : ""}` : null,
+  ].filter(Boolean).join(" · ");
+  return el(
+    "li",
+    { class: "decision", tabIndex: -1 },
+    el(
+      "p",
+      { class: "decision-head" },
+      el("span", { class: `badge outcome-${OUTCOME_TONE[entry.outcome] || "neutral"}` }, outcome),
+      ` ${localTime(entry.at)} · ${who(entry)}${summary ? ` · ${summary}` : ""}`,
+    ),
+    extras ? el("p", { class: "subtle" }, extras) : null,
+    entry.explanation ? el("p", { class: "decision-explanation" }, entry.explanation) : null,
+  );
 }
 
 // --- polling and ticking -------------------------------------------------------------------------
@@ -483,6 +731,9 @@ function tick() {
   for (const node of document.querySelectorAll(".countdown[data-instant]")) {
     node.textContent = `${node.dataset.prefix || ""}${countdown(node.dataset.instant)}`;
   }
+  for (const node of document.querySelectorAll(".relative[data-instant]")) {
+    node.textContent = `(${relative(node.dataset.instant)})`;
+  }
 }
 
 function init() {
@@ -497,6 +748,9 @@ function init() {
   $("take-over").addEventListener("click", () => handover("human"));
   $("give-back").addEventListener("click", () => handover("bot"));
   $("followup-form").addEventListener("submit", scheduleFollowup);
+  $("consent-form").addEventListener("submit", recordConsent);
+  $("history").addEventListener("toggle", () => { if ($("history").open) loadHistory(true); });
+  $("history-more").addEventListener("click", () => loadHistory(false));
   $("channel-filter").addEventListener("change", refresh);
   setInterval(tick, 1000);
   setInterval(refresh, state.settings.pollSeconds * 1000);

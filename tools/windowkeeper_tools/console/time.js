@@ -38,3 +38,10 @@ export function debounce(fn, waitMs) {
     timer = setTimeout(() => fn(...args), waitMs);
   };
 }
+
+// "in 2h 05m 10s" / "5m 02s ago": for instants that are not window closings (follow-ups).
+export function relative(iso, now = Date.now()) {
+  const at = parseInstant(iso);
+  if (at === null) return "";
+  return at > now ? `in ${duration(at - now)}` : `${duration(now - at)} ago`;
+}
