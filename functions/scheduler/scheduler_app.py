@@ -91,6 +91,8 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
         metrics.add_metric(name="NoticesPublished", unit=MetricUnit.Count, value=report.published)
         metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=report.items_read)
         metrics.add_metric(name="SweepMinutes", unit=MetricUnit.Count, value=report.minutes_swept)
+        # Sends that died mid-way (maybe delivered): alarmed on (StuckSendsAlarm in the template).
+        metrics.add_metric(name="StuckSends", unit=MetricUnit.Count, value=report.stuck)
         logger.info("sweep done", extra={"report": report.as_dict()})
         return {"kind": scheduled.kind, **report.as_dict()}
     if scheduled.job_id is None:

@@ -38,6 +38,9 @@ class DetailType:
     FOLLOWUP_REFUSED = "followup.refused"
     FOLLOWUP_FAILED = "followup.failed"  # not sent for a reason that is no refusal (Meta down, send error)
     REENGAGEMENT_RESULT = "reengagement.result"
+    # A send that started and never finished (the invocation died): maybe delivered, maybe not.
+    FOLLOWUP_STUCK = "followup.stuck"
+    REENGAGEMENT_STUCK = "reengagement.stuck"
 
 
 @dataclass(frozen=True)

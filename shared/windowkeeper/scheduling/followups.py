@@ -278,12 +278,11 @@ class FollowupService:
             return FireResult(followup_id, "republished", record.status)
         if record.status != "scheduled":
             # "firing" included: an invocation that died mid-send may or may not have sent, and a
-            # customer must never get the message twice, so it is left for a person to look at.
+            # customer must never get the message twice, so it is left for a person to look at
+            # (the minute sweep marks it "stuck" and says so on the bus, see scheduling.stuck).
             return FireResult(followup_id, "noop", f"status is {record.status}")
         try:
-            record = self.store.transition(
-                record, from_status="scheduled", to_status="firing", changes={"fired_at_ms": to_ms(now)}
-            )
+            record = self.store.start_firing(record, to_ms(now))
         except StatusConflict as conflict:
             current = conflict.current.status if conflict.current else "unknown"
             return FireResult(followup_id, "noop", f"status is {current}")

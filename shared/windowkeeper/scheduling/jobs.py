@@ -226,7 +226,8 @@ class JobService:
 
         existing = {r.contact_pk: r for r in self.store.results(job_id)}
         for result in existing.values():
-            if result.status != "sending" and not result.event_published:
+            # "sending"/"stuck": outcome unknown, reported by the sweep as reengagement.stuck.
+            if result.status not in ("sending", "stuck") and not result.event_published:
                 self._queue_event(job, result)
                 report.republished += 1
         principal = job_principal(job.tenant_id, job_id)

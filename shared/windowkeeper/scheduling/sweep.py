@@ -18,6 +18,10 @@ Per due contact:
 
 The current minute is swept up to ``now`` only and the cursor stays before it, so items due later
 in that minute are picked up by the next run.
+
+The same buckets hold the "check back at" keys of sends that were claimed (follow-up ``firing``,
+re-engagement result ``sending``) and never finished: those items go to ``scheduling.stuck``,
+which reports them (``followup.stuck`` / ``reengagement.stuck``) and marks them ``stuck``.
 """
 
 from __future__ import annotations
@@ -41,8 +45,11 @@ from windowkeeper.scheduling.notices import (
     notice_chain,
 )
 from windowkeeper.scheduling.ports import WindowClosingsFn
+from windowkeeper.scheduling.stuck import StuckReporter, StuckSend, is_stuck_check
 from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.jobs import JobStore
 from windowkeeper.store.keys import due_buckets_for_minute, from_ms, minute_of, to_ms
+from windowkeeper.store.stuck import StuckStore
 from windowkeeper.store.sweep import DueQueryStats, SweepStore
 
 logger = Logger(child=True)
@@ -69,6 +76,7 @@ class SweepReport:
     late_skipped: int = 0  # "closing soon" found after the close (sweep was late)
     conflicts: int = 0  # the item changed between read and update
     unknown_account: int = 0
+    stuck: int = 0  # sends found unfinished and marked stuck (each reported once)
     caught_up: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,7 +101,12 @@ class Sweeper:
     max_minutes: int = MAX_MINUTES_PER_RUN
     # Seconds left before the invocation times out (the Lambda context's clock); None: unbounded.
     time_left: Callable[[], float] | None = None
+    stuck: StuckReporter | None = None  # default: built on the sweep's table
     _account_cache: dict[tuple[Channel, str], AccountConfig | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.stuck is None:
+            self.stuck = StuckReporter(StuckStore(self.store.table_name), JobStore(self.store.table_name).get)
 
     def run(self, now: datetime) -> SweepReport:
         now = now.astimezone(UTC)
@@ -135,13 +148,20 @@ class Sweeper:
         stats: DueQueryStats,
         report: SweepReport,
     ) -> None:
+        assert self.stuck is not None
         planned: list[_Planned] = []
+        unfinished: list[StuckSend] = []
         for bucket in due_buckets_for_minute(minute_of(minute)):
             for item in self.store.due_items(bucket, due_until_ms=due_until_ms, stats=stats):
+                if is_stuck_check(item):
+                    stuck = self.stuck.plan(item)
+                    if stuck is not None:
+                        unfinished.append(stuck)
+                    continue
                 plan = self._plan(item, now, report)
                 if plan is not None:
                     planned.append(plan)
-        events = [p.event for p in planned if p.event is not None]
+        events = [p.event for p in planned if p.event is not None] + [s.event for s in unfinished]
         if events:
             # Raises PublishError: nothing below runs, the cursor stays, the next run retries.
             report.published += self.publish(events)
@@ -150,6 +170,11 @@ class Sweeper:
                 plan.pk, expected_kind=plan.kind, expected_window_ms=plan.window_ms, next_due=plan.next_due
             )
             if not moved:
+                report.conflicts += 1
+        for stuck in unfinished:
+            if self.stuck.mark(stuck, now):
+                report.stuck += 1
+            else:
                 report.conflicts += 1
 
     def _account(self, channel: Channel, account_id: str) -> AccountConfig | None:

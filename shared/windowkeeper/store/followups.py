@@ -8,9 +8,11 @@ Two items per follow-up:
   by id and the fire path need no index.
 
 Both are written in one transaction with ``attribute_not_exists`` so a retried create never
-duplicates. Status moves only along ``scheduled -> firing -> sent|refused|failed`` or
-``scheduled -> cancelled``, each step a conditional update: a retried Scheduler invocation finds
-the follow-up no longer ``scheduled`` and sends nothing twice.
+duplicates. Status moves only along ``scheduled -> firing -> sent|refused|failed|cancelled``,
+``scheduled -> cancelled`` or, for a send that died mid-way, ``firing -> stuck`` (the minute
+sweep), each step a conditional update: a retried Scheduler invocation finds the follow-up no
+longer ``scheduled`` and sends nothing twice. Entering ``firing`` also writes a "check back at"
+key on the due-index and every step out of it removes that key (``windowkeeper.store.stuck``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contacts import plain
 from windowkeeper.store.keys import contact_pk
+from windowkeeper.store.stuck import CHECK_ATTRIBUTES, CHECK_FOLLOWUP, check_attributes
 
 FOLLOWUP_SK_PREFIX = "FUP#"
 POINTER_SK = "FOLLOWUP"
 
-FollowupStatus = Literal["scheduled", "firing", "sent", "refused", "failed", "cancelled"]
+FollowupStatus = Literal["scheduled", "firing", "sent", "refused", "failed", "cancelled", "stuck"]
 FINAL_STATUSES: frozenset[str] = frozenset({"sent", "refused", "failed", "cancelled"})
 
 
@@ -171,6 +174,15 @@ class FollowupStore:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def start_firing(self, record: FollowupRecord, now_ms: int) -> FollowupRecord:
+        """``scheduled -> firing`` with the due-index key that reports it if it never finishes."""
+        return self.transition(
+            record,
+            from_status="scheduled",
+            to_status="firing",
+            changes={"fired_at_ms": now_ms, **check_attributes(CHECK_FOLLOWUP, record.pk, record.sk, now_ms)},
+        )
+
     def transition(
         self,
         record: FollowupRecord,
@@ -179,15 +191,20 @@ class FollowupStore:
         to_status: FollowupStatus,
         changes: dict[str, Any] | None = None,
     ) -> FollowupRecord:
-        """Move ``from_status -> to_status`` (and set ``changes``) only if still ``from_status``."""
+        """Move ``from_status -> to_status`` (and set ``changes``) only if still ``from_status``.
+
+        Leaving ``firing`` removes the stuck-check key: the send finished, nothing to report."""
         values = {"status": to_status, **(changes or {})}
         names = {f"#a{i}": name for i, name in enumerate(values)}
         attrs = {f":v{i}": _json_ready(value) for i, value in enumerate(values.values())}
-        sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+        update = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+        if from_status == "firing":
+            names.update({f"#r{i}": name for i, name in enumerate(CHECK_ATTRIBUTES)})
+            update += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(CHECK_ATTRIBUTES)))
         try:
             response = self._table().update_item(
                 Key={"pk": record.pk, "sk": record.sk},
-                UpdateExpression=f"SET {sets}",
+                UpdateExpression=update,
                 ConditionExpression="#status = :from",
                 ExpressionAttributeNames={**names, "#status": "status"},
                 ExpressionAttributeValues={**attrs, ":from": from_status},

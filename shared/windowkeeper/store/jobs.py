@@ -4,7 +4,10 @@
   status, and the selection cutoff frozen at the first run;
 * result ``pk = J#<job_id>, sk = T#<contact pk>``: one per contact, created with
   ``attribute_not_exists`` in status ``sending`` *before* anything is sent. A resumed or
-  concurrent run that finds the item skips the contact, so nobody gets the message twice.
+  concurrent run that finds the item skips the contact, so nobody gets the message twice. The
+  claim also carries a "check back at" key on the due-index; the outcome's Put replaces the whole
+  item and so drops it, and a result still ``sending`` when the minute sweep meets the key is
+  marked ``stuck`` and reported (``windowkeeper.store.stuck``).
 
 Contacts "silent for N hours" come from the sparse, sharded ``account-index`` (hash
 ``A#<channel>#<account>#<shard>``, range ``last_customer_action_ms``): one Query per shard with
@@ -26,12 +29,13 @@ from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contacts import plain
 from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys
+from windowkeeper.store.stuck import CHECK_RESULT, check_attributes
 
 JOB_SK = "JOB"
 RESULT_SK_PREFIX = "T#"
 
 JobStatus = Literal["scheduled", "running", "done"]
-ResultStatus = Literal["sending", "sent", "refused", "failed"]
+ResultStatus = Literal["sending", "sent", "refused", "failed", "stuck"]
 
 
 def job_pk(job_id: str) -> str:
@@ -155,12 +159,14 @@ class JobStore:
     def claim(self, job_id: str, contact_pk_value: str, contact_id: str, now_ms: int) -> bool:
         """Write the contact's result as ``sending``; ``False`` if it already has one."""
         record = ResultRecord(contact_pk=contact_pk_value, contact_id=contact_id, claimed_at_ms=now_ms)
+        pk, sk = job_pk(job_id), result_sk(contact_pk_value)
         try:
             self._table().put_item(
                 Item={
-                    "pk": job_pk(job_id),
-                    "sk": result_sk(contact_pk_value),
+                    "pk": pk,
+                    "sk": sk,
                     **record.model_dump(mode="json", exclude_none=True),
+                    **check_attributes(CHECK_RESULT, pk, sk, now_ms),
                 },
                 ConditionExpression="attribute_not_exists(sk)",
             )
@@ -171,7 +177,9 @@ class JobStore:
         return True
 
     def save_result(self, job_id: str, result: ResultRecord) -> None:
-        """Replace a claimed ``sending`` result by its outcome and count it on the job, atomically."""
+        """Replace a claimed ``sending`` result by its outcome and count it on the job, atomically.
+
+        The Put replaces the whole item, so the claim's stuck-check key goes with it."""
         serializer = TypeSerializer()
         item = {
             "pk": job_pk(job_id),

@@ -72,6 +72,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/sweep.py", "SweepStore.advance_cursor"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/sweep.py", "SweepStore.due_items"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/sweep.py", "SweepStore.move_notice"): frozenset({SCHEDULER}),
+    ("shared/windowkeeper/store/stuck.py", "StuckStore.mark_stuck"): frozenset({SCHEDULER}),
 }
 
 # What libraries call for a function on a table of their own: powertools idempotency's DynamoDB
