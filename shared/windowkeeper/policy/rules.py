@@ -14,7 +14,7 @@ rule no longer applies, e.g. the day Meta starts answering error 100).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
@@ -801,9 +801,31 @@ OUTSIDE_WINDOW_COURTESY = 24 * HOUR
 # --- look-ups -------------------------------------------------------------------------------
 
 
+@dataclass
+class _RuleIndex:
+    """Rules by (family, channel). Look-ups run thousands of times per webhook batch, so the
+    table is indexed once per RULES object (a test that swaps RULES gets a fresh index)."""
+
+    source: tuple[Rule[Any], ...] | None = None
+    by_key: dict[tuple[str, Channel], tuple[Rule[Any], ...]] = field(default_factory=dict)
+
+    def lookup(self, family_name: str, channel: Channel) -> tuple[Rule[Any], ...]:
+        if self.source is not RULES:
+            grouped: dict[tuple[str, Channel], list[Rule[Any]]] = {}
+            for rule in RULES:
+                for rule_channel in rule.channels:
+                    grouped.setdefault((rule.family.name, rule_channel), []).append(rule)
+            self.by_key = {key: tuple(found) for key, found in grouped.items()}
+            self.source = RULES
+        return self.by_key.get((family_name, channel), ())
+
+
+_RULE_INDEX = _RuleIndex()
+
+
 def rules_of(family: Family[P], channel: Channel) -> tuple[Rule[P], ...]:
     """Every rule of a family for a channel, in table order, whatever its dates."""
-    return tuple(r for r in RULES if r.family is family and channel in r.channels)
+    return _RULE_INDEX.lookup(family.name, channel)
 
 
 def in_force(family: Family[P], channel: Channel, at: datetime) -> tuple[Rule[P], ...]:
