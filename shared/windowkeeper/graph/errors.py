@@ -21,17 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from windowkeeper.graph.results import NO_EFFECTS, ContactEffects
 from windowkeeper.policy.model import Channel, ReasonCode
+from windowkeeper.policy.rules import marketing_backoff_until
 
 MESSENGER_FAMILY = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})
 WHATSAPP_ONLY = frozenset({Channel.WHATSAPP})
 ALL_META = MESSENGER_FAMILY | WHATSAPP_ONLY
 
-MARKETING_BACKOFF = timedelta(hours=24)  # W5: wait at least 24 h after 131049
 
 # Messenger tags that Meta answers with error 100 after these dates (M3, M17, README decisions).
 RETIRED_TAGS: dict[str, date] = {
@@ -295,9 +295,15 @@ def match_rule(
 
 
 def contact_effects(
-    effects: frozenset[Effect], at: datetime, unreachable_reason: str | None
+    effects: frozenset[Effect],
+    at: datetime,
+    unreachable_reason: str | None,
+    *,
+    channel: Channel,
+    code: int | None,
 ) -> ContactEffects:
-    """The effects to record, given the instant Meta answered (the 131049 back-off runs from it)."""
+    """The effects to record, given the instant Meta answered. How long a back-off lasts is the
+    policy's rule (``whatsapp.marketing.backoff_131049``), not this table's."""
     if not effects:
         return NO_EFFECTS
     return ContactEffects(
@@ -305,7 +311,11 @@ def contact_effects(
         unreachable=Effect.UNREACHABLE in effects,
         unreachable_reason=unreachable_reason if Effect.UNREACHABLE in effects else None,
         marketing_opted_out=Effect.MARKETING_OPTED_OUT in effects,
-        backoff_until=at + MARKETING_BACKOFF if Effect.MARKETING_BACKOFF in effects else None,
+        backoff_until=(
+            marketing_backoff_until(channel, [code], at)
+            if Effect.MARKETING_BACKOFF in effects and code is not None
+            else None
+        ),
         tagged_sends_throttled=Effect.TAGGED_SENDS_THROTTLED in effects,
         thread_controlled_elsewhere=Effect.THREAD_CONTROLLED_ELSEWHERE in effects,
         account_restricted=Effect.ACCOUNT_RESTRICTED in effects,

@@ -53,3 +53,22 @@ def test_ingest_follows_a_change_to_the_rule(monkeypatch: pytest.MonkeyPatch) ->
     )
     monkeypatch.setattr(rules, "RULES", tuple(longer if r is original else r for r in rules.RULES))
     assert _status_backoff_ms() == (BASE_S + 100) * 1000 + 36 * 3600 * 1000
+
+
+def test_graph_errors_follow_a_change_to_the_rule_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A synchronous 131049 from the Graph API records the back-off from the same rule."""
+    from windowkeeper.graph import errors
+
+    def backoff_until() -> datetime | None:
+        effects = frozenset({errors.Effect.MARKETING_BACKOFF})
+        return errors.contact_effects(
+            effects, STATUS_AT, None, channel=Channel.WHATSAPP, code=131049
+        ).backoff_until
+
+    assert backoff_until() == STATUS_AT + timedelta(hours=24)
+    original = rules.rule_by_id(BACKOFF_RULE_ID)
+    longer = dataclasses.replace(
+        original, params=dataclasses.replace(original.params, wait=timedelta(hours=36))
+    )
+    monkeypatch.setattr(rules, "RULES", tuple(longer if r is original else r for r in rules.RULES))
+    assert backoff_until() == STATUS_AT + timedelta(hours=36)
