@@ -12,7 +12,6 @@ Thin by design: read the principal and body, read the clock (only here), call
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from windowkeeper.auth import Principal
+from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import (
     ApiError,
     install_api_error_handlers,
@@ -42,9 +42,8 @@ install_api_error_handlers(app, logger, metrics, internal_message="Something wen
 RESULTS_PAGE_MAX = 1000
 
 
-def utc_now() -> datetime:
-    """The clock, read only here (tests pin it)."""
-    return datetime.now(UTC)
+# The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
+utc_now: Clock = system_clock
 
 
 def _count(name: str) -> None:

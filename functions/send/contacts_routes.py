@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from windowkeeper.auth import Principal
+from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, json_body, json_response, request_principal
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending.contacts import (
@@ -79,9 +80,8 @@ def use_service(service: ContactsService | None) -> None:
     _service = service
 
 
-def utc_now() -> datetime:
-    """The one place these routes read the clock (tests pin it)."""
-    return datetime.now(UTC)
+# The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
+utc_now: Clock = system_clock
 
 
 # --- request parsing -----------------------------------------------------------------------------------
@@ -142,8 +142,9 @@ def get_contact(channel: str, account_id: str, contact_id: str) -> Response[Any]
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
     at_raw = _query("at")
-    at = _instant(at_raw) if at_raw is not None else utc_now()
-    body = get_service().contact_view(principal, ref, at)
+    now = utc_now()
+    at = _instant(at_raw) if at_raw is not None else now
+    body = get_service().contact_view(principal, ref, at=at, now=now)
     _count("ContactViews")
     return json_response(200, body)
 

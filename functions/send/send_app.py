@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -41,6 +41,7 @@ from contacts_routes import router
 
 from windowkeeper import aws
 from windowkeeper.auth import Principal
+from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import (
     ApiError,
     install_api_error_handlers,
@@ -174,9 +175,8 @@ _FAILURE_MESSAGES = {
 
 
 # --- routes ----------------------------------------------------------------------------------------
-def utc_now() -> datetime:
-    """The one clock read of a request (tests replace it to play a chosen instant)."""
-    return datetime.now(UTC)
+# The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
+utc_now: Clock = system_clock
 
 
 @app.post("/v1/messages")
@@ -225,8 +225,8 @@ def post_message() -> Response[Any]:
 def post_check() -> Response[Any]:
     principal = request_principal(app.current_event)
     request = CheckRequest.model_validate(json_body(app.current_event))
-    at = request.at or utc_now()
-    decision = get_service().check(principal, request, at)
+    now = utc_now()
+    decision = get_service().check(principal, request, at=request.at or now, now=now)
     metrics.add_metric(
         name="ChecksAllowed" if decision.allowed else "ChecksRefused", unit=MetricUnit.Count, value=1
     )

@@ -18,7 +18,6 @@ import binascii
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,6 +25,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, error_response, install_error_handlers
 from windowkeeper.ingest import service
 
@@ -37,9 +37,8 @@ install_error_handlers(app)
 WEBHOOK_PATH = "/webhook"
 
 
-def utc_now() -> datetime:
-    """The handler's clock (tests pin it)."""
-    return datetime.now(UTC)
+# The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
+utc_now: Clock = system_clock
 
 
 def _answer(outcome: service.Outcome) -> Response[Any]:

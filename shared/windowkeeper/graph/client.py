@@ -41,7 +41,6 @@ import random as random_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -64,10 +63,6 @@ MIN_ATTEMPT_SECONDS = 2.0  # less than this left: a new attempt could not even c
 # What the send function needs besides the Graph budget: the account/contact reads and the claim
 # before delivery, the audit, contact and log writes after it (each a few botocore retries at most).
 RESERVED_AROUND_DELIVERY_SECONDS = 8.0
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -96,7 +91,6 @@ class GraphClient:
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = random_module.random,
-        clock: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
@@ -120,7 +114,6 @@ class GraphClient:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._random = random
-        self._clock = clock
         self._monotonic = monotonic
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -313,13 +306,7 @@ class GraphClient:
                 http_status=status,
                 error=error,
                 reason=reading.reason,
-                effects=contact_effects(
-                    reading.effects,
-                    self._clock(),
-                    unreachable_reason,
-                    channel=request.channel,
-                    code=error.code,
-                ),
+                effects=contact_effects(reading.effects, unreachable_reason, code=error.code),
                 known_error=reading.known,
                 attempts=attempt,
                 transient=transient,

@@ -26,7 +26,6 @@ from enum import StrEnum
 
 from windowkeeper.graph.results import NO_EFFECTS, ContactEffects
 from windowkeeper.policy.model import Channel, ReasonCode
-from windowkeeper.policy.rules import marketing_backoff_until
 
 MESSENGER_FAMILY = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})
 WHATSAPP_ONLY = frozenset({Channel.WHATSAPP})
@@ -296,14 +295,13 @@ def match_rule(
 
 def contact_effects(
     effects: frozenset[Effect],
-    at: datetime,
     unreachable_reason: str | None,
     *,
-    channel: Channel,
     code: int | None,
 ) -> ContactEffects:
-    """The effects to record, given the instant Meta answered. How long a back-off lasts is the
-    policy's rule (``whatsapp.marketing.backoff_131049``), not this table's."""
+    """The effects to record. Timeless on purpose: the caller stamps them with the instant it
+    read at its edge (a back-off runs from there, for as long as the policy rule
+    ``whatsapp.marketing.backoff_131049`` says)."""
     if not effects:
         return NO_EFFECTS
     return ContactEffects(
@@ -311,11 +309,7 @@ def contact_effects(
         unreachable=Effect.UNREACHABLE in effects,
         unreachable_reason=unreachable_reason if Effect.UNREACHABLE in effects else None,
         marketing_opted_out=Effect.MARKETING_OPTED_OUT in effects,
-        backoff_until=(
-            marketing_backoff_until(channel, [code], at)
-            if Effect.MARKETING_BACKOFF in effects and code is not None
-            else None
-        ),
+        marketing_backoff_code=code if Effect.MARKETING_BACKOFF in effects else None,
         tagged_sends_throttled=Effect.TAGGED_SENDS_THROTTLED in effects,
         thread_controlled_elsewhere=Effect.THREAD_CONTROLLED_ELSEWHERE in effects,
         account_restricted=Effect.ACCOUNT_RESTRICTED in effects,

@@ -41,7 +41,9 @@ class ContactEffects:
 
     Contact-level: ``window_closed_early`` (Meta says the window is closed: 2018278, 2534022,
     131047), ``unreachable`` (+ ``unreachable_reason`` like ``"meta:551/1545041"``),
-    ``marketing_opted_out`` (1893015, 131050), ``backoff_until`` (131049: no marketing before),
+    ``marketing_opted_out`` (1893015, 131050), ``marketing_backoff_code`` (131049: Meta asks us to
+    wait before the next marketing message; how long, and from which instant, is the policy rule's
+    and the caller's ``now``, never this client's clock),
     ``tagged_sends_throttled`` (613/2018338), ``thread_controlled_elsewhere`` (2018300...).
     Account-level: ``account_restricted`` (1893063, 368, 131031), ``token_invalid`` (190),
     ``template_unavailable`` (132015/132016), ``business_initiated_limited`` (131064, 131048),
@@ -52,7 +54,7 @@ class ContactEffects:
     unreachable: bool = False
     unreachable_reason: str | None = None
     marketing_opted_out: bool = False
-    backoff_until: datetime | None = None
+    marketing_backoff_code: int | None = None
     tagged_sends_throttled: bool = False
     thread_controlled_elsewhere: bool = False
     account_restricted: bool = False

@@ -197,11 +197,13 @@ class FollowupService:
         )
         # Decide before storing: an unknown template is a 400 now, not a failure at send time.
         principal_at_fire = schedule_principal(principal.tenant_id)
-        decision = self.sender.check(principal_at_fire, _request(record, record.content), body.send_at)
+        decision = self.sender.check(
+            principal_at_fire, _request(record, record.content), at=body.send_at, now=now
+        )
         fallback_decision = None
         if record.fallback_content is not None:
             fallback_decision = self.sender.check(
-                principal_at_fire, _request(record, record.fallback_content), body.send_at
+                principal_at_fire, _request(record, record.fallback_content), at=body.send_at, now=now
             )
 
         created = True

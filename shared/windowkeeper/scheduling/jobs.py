@@ -293,7 +293,7 @@ class JobService:
                 continue
             request = self._request(job, contact_id, content)
             try:
-                decision = self.sender.check(principal, request, now)
+                decision = self.sender.check(principal, request, at=now, now=now)
             except ApiError as error:
                 attempts.append(Attempt(offered=offered, allowed=False, reasons=[error.reason]))
                 if error.reason in ("unknown_contact", "unknown_account", "forbidden_tenant"):

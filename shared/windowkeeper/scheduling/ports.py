@@ -32,7 +32,9 @@ class SendOutcomeLike(Protocol):
 class SendPort(Protocol):
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcomeLike: ...
 
-    def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision: ...
+    def check(
+        self, principal: Principal, request: SendRequest, *, at: datetime, now: datetime
+    ) -> Decision: ...
 
 
 class WindowClosingsLike(Protocol):

@@ -98,8 +98,8 @@ class LazySendPort:
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcomeLike:
         return send_service().send(principal, request, now)
 
-    def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision:
-        return send_service().check(principal, request, at)
+    def check(self, principal: Principal, request: SendRequest, *, at: datetime, now: datetime) -> Decision:
+        return send_service().check(principal, request, at=at, now=now)
 
 
 def window_closings() -> WindowClosingsFn:

@@ -57,14 +57,24 @@ class ContactAccess:
     metrics: Metrics | None = None
 
     def account_for(
-        self, principal: Principal, channel: Channel, account_id: str, *, contact_id: str | None, at: datetime
+        self,
+        principal: Principal,
+        channel: Channel,
+        account_id: str,
+        *,
+        contact_id: str | None,
+        now: datetime,
     ) -> AccountConfig:
-        """The account, if the principal's tenant owns it; ``at`` stamps the violation's audit."""
+        """The account, if the principal's tenant owns it.
+
+        ``now`` is the server's instant, read at the edge: it stamps a violation's audit and its
+        expiry. Never an instant the request asks about ("as of"), which a caller controls.
+        """
         account = self.accounts.get(channel, account_id)
         if account is None:
             raise ApiError(404, "unknown_account", f"There is no {channel.value} account '{account_id}'.")
         if account.tenant_id != principal.tenant_id:
-            self._tenant_violation(principal, account, contact_id, at)
+            self._tenant_violation(principal, account, contact_id, now)
             raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
         return account
 
@@ -86,15 +96,15 @@ class ContactAccess:
         channel: Channel,
         account_id: str,
         contact_id: str,
-        at: datetime,
+        now: datetime,
         *,
         unknown_message: str = UNKNOWN_CONTACT_MESSAGE,
     ) -> tuple[AccountConfig, ContactRecord]:
-        account = self.account_for(principal, channel, account_id, contact_id=contact_id, at=at)
+        account = self.account_for(principal, channel, account_id, contact_id=contact_id, now=now)
         return account, self.contact(account, contact_id, unknown_message=unknown_message)
 
     def _tenant_violation(
-        self, principal: Principal, account: AccountConfig, contact_id: str | None, at: datetime
+        self, principal: Principal, account: AccountConfig, contact_id: str | None, now: datetime
     ) -> None:
         audit_id: str | None = None
         if contact_id is not None:
@@ -102,14 +112,14 @@ class ContactAccess:
             entry = AuditEntry(
                 audit_id=audit_id,
                 kind="tenant_violation",
-                at_ms=to_ms(at),
+                at_ms=to_ms(now),
                 **audit_actor(principal, account, contact_id),
                 outcome="forbidden",
                 reasons=["forbidden_tenant"],
-                expires_at=expires_at(at, account.audit_retention_days),
+                expires_at=expires_at(now, account.audit_retention_days),
             )
             append_audit(
-                self.table_name, contact_pk(account.channel, account.account_id, contact_id), at, entry
+                self.table_name, contact_pk(account.channel, account.account_id, contact_id), now, entry
             )
         logger.warning(
             "cross-tenant attempt refused",

@@ -166,19 +166,28 @@ class ContactsService:
         return ContactAccess(self.table_name, self.accounts, self.new_id, self.metrics)
 
     def account_for(
-        self, principal: Principal, channel: Channel, account_id: str, *, contact_id: str | None, at: datetime
+        self,
+        principal: Principal,
+        channel: Channel,
+        account_id: str,
+        *,
+        contact_id: str | None,
+        now: datetime,
     ) -> AccountConfig:
-        return self._access.account_for(principal, channel, account_id, contact_id=contact_id, at=at)
+        return self._access.account_for(principal, channel, account_id, contact_id=contact_id, now=now)
 
     def load(
-        self, principal: Principal, ref: ContactRef, at: datetime
+        self, principal: Principal, ref: ContactRef, now: datetime
     ) -> tuple[AccountConfig, ContactRecord]:
-        return self._access.load(principal, ref.channel, ref.account_id, ref.contact_id, at)
+        return self._access.load(principal, ref.channel, ref.account_id, ref.contact_id, now)
 
     # --- GET /v1/contacts/{channel}/{account_id}/{contact_id} -------------------------------------
-    def contact_view(self, principal: Principal, ref: ContactRef, at: datetime) -> dict[str, Any]:
-        """The contact's window state as of ``at`` (today's stored state, evaluated at ``at``)."""
-        account, record = self.load(principal, ref, at)
+    def contact_view(
+        self, principal: Principal, ref: ContactRef, *, at: datetime, now: datetime
+    ) -> dict[str, Any]:
+        """The contact's window state as of ``at``; ``now`` (the server's instant) stamps what is
+        recorded, such as a refused cross-tenant attempt."""
+        account, record = self.load(principal, ref, now)
         profile = account.profile()
         state = record.to_state()
         closings = self.window_closings(state, profile)
@@ -574,7 +583,7 @@ class ContactsService:
         if account_id is not None:
             if channel is None:
                 raise ApiError(400, "invalid_request", "The request is not valid: account_id needs channel.")
-            accounts = [self.account_for(principal, channel, account_id, contact_id=None, at=now)]
+            accounts = [self.account_for(principal, channel, account_id, contact_id=None, now=now)]
         else:
             accounts = [
                 a

@@ -38,7 +38,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
@@ -52,11 +52,13 @@ from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphErro
 from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
+    Channel,
     ContactState,
     Content,
     Decision,
     DecisionInput,
 )
+from windowkeeper.policy.rules import marketing_backoff_until
 from windowkeeper.sending.access import ContactAccess, audit_actor
 from windowkeeper.sending.requests import SendRequest
 from windowkeeper.store.accounts import AccountStore
@@ -118,8 +120,9 @@ def graph_error_dict(error: GraphError | None) -> dict[str, Any] | None:
     return {"code": error.code, "subcode": error.subcode, "message": error.message}
 
 
-def verdicts_from_effects(effects: ContactEffects, at: datetime) -> MetaVerdicts:
-    """The contact-level part of Meta's answer, in the table's terms (``at``: when Meta said it).
+def verdicts_from_effects(effects: ContactEffects, at: datetime, channel: Channel) -> MetaVerdicts:
+    """The contact-level part of Meta's answer, in the table's terms (``at``: when Meta said it,
+    the request's ``now``; a 131049 back-off runs from it for as long as the policy rule says).
 
     Account-level effects (restricted Page, invalid token...) are not contact state: they are
     logged and surface in the answer's ``graph_error``.
@@ -131,7 +134,11 @@ def verdicts_from_effects(effects: ContactEffects, at: datetime) -> MetaVerdicts
         window_closed_early_at=at if effects.window_closed_early else None,
         unreachable_reason=unreachable_reason,
         marketing_opted_out=effects.marketing_opted_out,
-        marketing_backoff_until=effects.backoff_until,
+        marketing_backoff_until=(
+            marketing_backoff_until(channel, [effects.marketing_backoff_code], at)
+            if effects.marketing_backoff_code is not None
+            else None
+        ),
     )
 
 
@@ -158,7 +165,6 @@ class SendService:
         publish: Callable[[list[BusEvent]], int] = events.publish,
         decide: DecideFn = engine.decide,
         metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         self.table_name = table_name
@@ -167,25 +173,25 @@ class SendService:
         self.publish = publish
         self.decide = decide
         self.metrics = metrics
-        self._clock = clock  # only stamps tenant-violation audits when the caller gave no instant
         self._new_id = new_id
         self._access = ContactAccess(table_name, accounts, new_id, metrics)
 
     # --- loading ---------------------------------------------------------------------------------
     def load(
-        self, principal: Principal, request: SendRequest, *, at: datetime | None = None
+        self, principal: Principal, request: SendRequest, *, now: datetime
     ) -> tuple[AccountConfig, ContactRecord]:
         """The account and contact the request names, if the principal may act on them.
 
         Raises ``ApiError`` 404/403; a principal of another tenant is refused with 403
-        ``forbidden_tenant`` and the attempt is audited (``windowkeeper.sending.access``).
+        ``forbidden_tenant`` and the attempt is audited at ``now``, the server's instant (never
+        an instant the request asks about: that would let a caller back- or future-date it).
         """
         return self._access.load(
             principal,
             request.channel,
             request.account_id,
             request.contact_id,
-            at or self._clock(),
+            now,
             unknown_message=UNKNOWN_CONTACT_MESSAGE,
         )
 
@@ -205,14 +211,15 @@ class SendService:
         )
 
     # --- the two operations ----------------------------------------------------------------------
-    def check(self, principal: Principal, request: SendRequest, at: datetime) -> Decision:
-        """The decision ``send`` would take at ``at``; nothing is sent or written."""
-        account, record = self.load(principal, request, at=at)
+    def check(self, principal: Principal, request: SendRequest, *, at: datetime, now: datetime) -> Decision:
+        """The decision ``send`` would take at ``at``; nothing is sent (``now`` stamps what is
+        recorded: a refused cross-tenant attempt)."""
+        account, record = self.load(principal, request, now=now)
         inp, _ = self.decision_input(principal, request, account, record)
         return self.decide(inp, at)
 
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
-        account, record = self.load(principal, request, at=now)
+        account, record = self.load(principal, request, now=now)
         decision_id = self._new_id()
         inp, content, decision, claim = self._decide_and_claim(principal, request, account, record, now)
         if claim is None:  # refused by the engine: Meta is never called, nothing is claimed
@@ -399,7 +406,7 @@ class SendService:
         self, record: ContactRecord, result: DeliveryResult, now: datetime, *, release: SentMessage
     ) -> None:
         """Meta certainly did not take the message: release its claim and record Meta's verdicts."""
-        verdicts = verdicts_from_effects(result.effects, now)
+        verdicts = verdicts_from_effects(result.effects, now, record.channel)
         if result.effects.any and verdicts.empty:
             effects = result.effects.to_dict()
             logger.warning("Meta reported an account-level problem", extra={"effects": effects})

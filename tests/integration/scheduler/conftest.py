@@ -171,7 +171,6 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scheduler
             table_name=aws.table_name,
             accounts=AccountStore(aws.table_name),
             graph=graph,
-            clock=lambda: clock[0],
         )
     )
     monkeypatch.setattr(scheduler_app, "utc_now", lambda: clock[0])

@@ -68,7 +68,6 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendStack
             graph=graph,
             publish=recording_publish(published),
             metrics=send_app.metrics,
-            clock=lambda: NOW,
         )
     )
     monkeypatch.setattr(send_app, "utc_now", lambda: NOW)

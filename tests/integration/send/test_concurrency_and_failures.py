@@ -179,7 +179,6 @@ def interleaving_service(stack: SendStack, meanwhile: list[Callable[[], object]]
         graph=stack.meta.graph_client(secrets_token_provider, max_attempts=1),
         publish=recording_publish(published),
         decide=decide,
-        clock=lambda: NOW,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import send_app
-from tests.integration.send.conftest import BOT, NOW, SendStack
+from tests.integration.send.conftest import BOT, SendStack
 from tests.support.accounts import PAGE_ID
 from tests.support.bus import recording_publish
 from windowkeeper import aws as wk_aws
@@ -73,7 +73,6 @@ def busy(stack: SendStack) -> Iterator[BusyContact]:
             publish=recording_publish(published),
             decide=contact.decide,
             metrics=send_app.metrics,
-            clock=lambda: NOW,
         )
     )
     stack.published = published

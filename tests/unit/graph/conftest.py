@@ -93,7 +93,6 @@ def make_client(sleeps: list[float]) -> Callable[..., tuple[GraphClient, Recorde
     ) -> tuple[GraphClient, Recorder]:
         recorder = Recorder(answers)
         options.setdefault("random", lambda: 0.5)
-        options.setdefault("clock", lambda: NOW)
         client = GraphClient(
             "https://graph.example.test",
             "v25.0",

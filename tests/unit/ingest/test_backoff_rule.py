@@ -56,14 +56,14 @@ def test_ingest_follows_a_change_to_the_rule(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_graph_errors_follow_a_change_to_the_rule_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A synchronous 131049 from the Graph API records the back-off from the same rule."""
+    """A synchronous 131049 from the Graph API records the back-off from the same rule, from the
+    send request's ``now`` (here STATUS_AT)."""
     from windowkeeper.graph import errors
+    from windowkeeper.sending.service import verdicts_from_effects
 
     def backoff_until() -> datetime | None:
-        effects = frozenset({errors.Effect.MARKETING_BACKOFF})
-        return errors.contact_effects(
-            effects, STATUS_AT, None, channel=Channel.WHATSAPP, code=131049
-        ).backoff_until
+        effects = errors.contact_effects(frozenset({errors.Effect.MARKETING_BACKOFF}), None, code=131049)
+        return verdicts_from_effects(effects, STATUS_AT, Channel.WHATSAPP).marketing_backoff_until
 
     assert backoff_until() == STATUS_AT + timedelta(hours=24)
     original = rules.rule_by_id(BACKOFF_RULE_ID)

@@ -42,7 +42,7 @@ def send_core_constructions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[st
         def __init__(self, **kwargs: Any) -> None:
             built.append("SendService")
 
-        def check(self, *args: Any) -> str:
+        def check(self, *args: Any, **kwargs: Any) -> str:
             return "checked"
 
         def send(self, *args: Any) -> str:
@@ -72,7 +72,7 @@ def test_the_send_core_is_built_once_on_first_use(send_core_constructions: list[
     jobs = wiring.job_service()
     principal: Any = object()
     request: Any = object()
-    checked: Any = followups.sender.check(principal, request, NOW)
+    checked: Any = followups.sender.check(principal, request, at=NOW, now=NOW)
     sent: Any = jobs.sender.send(principal, request, NOW)
     assert (checked, sent) == ("checked", "sent")
     assert send_core_constructions == ["GraphClient", "SendService"]

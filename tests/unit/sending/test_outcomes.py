@@ -10,6 +10,7 @@ from send_app import outcome_body
 from tests.support.accounts import template
 from windowkeeper.graph.results import NO_EFFECTS, ContactEffects, DeliveryResult, GraphError
 from windowkeeper.policy.model import (
+    Channel,
     Content,
     ContentKind,
     Decision,
@@ -62,25 +63,33 @@ def result(
 
 
 def test_meta_closing_the_window_early_is_recorded_at_the_send_instant() -> None:
-    verdicts = verdicts_from_effects(ContactEffects(window_closed_early=True), NOW)
+    verdicts = verdicts_from_effects(ContactEffects(window_closed_early=True), NOW, Channel.MESSENGER)
     assert verdicts.window_closed_early_at == NOW
     assert verdicts.unreachable_reason is None and not verdicts.marketing_opted_out
 
 
 def test_unreachable_keeps_metas_reason() -> None:
-    verdicts = verdicts_from_effects(ContactEffects(unreachable=True, unreachable_reason="meta:131026"), NOW)
+    verdicts = verdicts_from_effects(
+        ContactEffects(unreachable=True, unreachable_reason="meta:131026"), NOW, Channel.WHATSAPP
+    )
     assert verdicts.unreachable_reason == "meta:131026"
 
 
-def test_backoff_and_marketing_stop_are_carried_over() -> None:
-    until = NOW + timedelta(hours=24)
-    verdicts = verdicts_from_effects(ContactEffects(backoff_until=until, marketing_opted_out=True), NOW)
-    assert verdicts.marketing_backoff_until == until
+def test_a_131049_backs_off_from_the_requests_now_by_the_policy_rule() -> None:
+    effects = ContactEffects(marketing_backoff_code=131049, marketing_opted_out=True)
+    verdicts = verdicts_from_effects(effects, NOW, Channel.WHATSAPP)
+    assert verdicts.marketing_backoff_until == NOW + timedelta(hours=24)
     assert verdicts.marketing_opted_out
+    later = NOW + timedelta(days=400)  # the instant is the caller's, never a clock of its own
+    assert verdicts_from_effects(
+        effects, later, Channel.WHATSAPP
+    ).marketing_backoff_until == later + timedelta(hours=24)
 
 
 def test_account_level_effects_are_not_contact_state() -> None:
-    assert verdicts_from_effects(ContactEffects(token_invalid=True, account_restricted=True), NOW).empty
+    assert verdicts_from_effects(
+        ContactEffects(token_invalid=True, account_restricted=True), NOW, Channel.MESSENGER
+    ).empty
 
 
 def test_an_unknown_graph_code_is_a_502_not_retryable() -> None:
