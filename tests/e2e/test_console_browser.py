@@ -95,6 +95,9 @@ def browser() -> Iterator[Any]:
 def console_tab(browser: Any, console_url: str, token: str) -> Iterator[Any]:
     """A fresh browser profile on the console, signed in with ``token``; fails on any JS error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
+    # The page's clock follows the test process's (moved to the suite's calendar), so countdowns
+    # computed in the browser agree with the instants the stack answers with.
+    context.clock.install(time=datetime.now(UTC))
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))

@@ -471,6 +471,25 @@ def test_check_across_tenants_is_forbidden(stack: SendStack) -> None:
     assert (status, body["reason"]) == (403, "forbidden_tenant")
 
 
+@pytest.mark.parametrize("asked_about", ["2019-06-01T00:00:00Z", "2031-06-01T00:00:00Z"])
+def test_a_cross_tenant_check_about_another_instant_is_audited_at_server_time(
+    stack: SendStack, asked_about: str
+) -> None:
+    """The instant a /check asks about never stamps what is stored: a back-dated violation would
+    be born expired (TTL deletes it, the victim never sees it), a future-dated one newest forever."""
+    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    request = {**text_message("messenger", PAGE_ID, PSID, "hi"), "at": asked_about}
+
+    status, body = stack.call("POST", "/v1/messages/check", request, claims=GLOBEX_AGENT)
+
+    assert (status, body["reason"]) == (403, "forbidden_tenant")
+    [audit] = stack.items(Channel.MESSENGER, PAGE_ID, PSID, DECISION_SK_PREFIX)
+    assert audit["kind"] == "tenant_violation"
+    assert audit["at_ms"] == to_ms(NOW)
+    assert audit["sk"].startswith(f"{DECISION_SK_PREFIX}{to_ms(NOW):015d}#")
+    assert audit["expires_at"] == int((NOW + timedelta(days=400)).timestamp())
+
+
 def test_logs_carry_no_message_text_token_or_phone_number(
     stack: SendStack, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from windowkeeper.accounts import AccountConfig
+from windowkeeper.clock import system_clock
 from windowkeeper.policy.model import Channel, TemplateStatus
 from windowkeeper_tools.simulator import payloads as p
 
@@ -70,10 +71,6 @@ RETIRED_2020_ON = date(2020, 3, 4)
 THREAD_CONTROL_EDGES = frozenset(
     {"pass_thread_control", "take_thread_control", "release_thread_control", "request_thread_control"}
 )
-
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fbtrace() -> str:
@@ -237,7 +234,7 @@ class Simulator:
     ) -> None:
         self.webhook_url = webhook_url
         self.app_secret = app_secret
-        self._clock = clock or _system_now
+        self._clock = clock or system_clock
         self._expected_tokens = dict(expected_tokens or {})
         self._http = http or httpx.Client(timeout=15.0)
         self._lock = threading.RLock()
@@ -258,7 +255,7 @@ class Simulator:
         return self._clock().astimezone(UTC)
 
     def set_clock(self, clock: Callable[[], datetime] | None) -> None:
-        self._clock = clock or _system_now
+        self._clock = clock or system_clock
 
     def set_now(self, at: datetime | None) -> None:
         """Freeze the simulator's "now" at ``at`` (None: back to the system clock)."""
