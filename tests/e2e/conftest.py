@@ -23,7 +23,6 @@ from windowkeeper_tools.local.settings import LocalSettings
 from windowkeeper_tools.local.stack import LocalStack
 from windowkeeper_tools.local.tokens import development_claims, mint
 
-
 E2E_NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
