@@ -12,6 +12,7 @@ from windowkeeper.policy.model import Channel, CustomerActionKind
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.audit import AuditEntry
 from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.history import HistoryEntry, history_item, put_history_item
 from windowkeeper.store.keys import STATE_SK, account_shard_key, contact_pk, to_ms
 
 
@@ -55,10 +56,41 @@ def contact_record(
 
 
 def put_contact(table_name: str, record: ContactRecord, **extra: Any) -> dict[str, Any]:
-    """Store the record as its item (plus ``extra`` raw attributes) and return the item."""
+    """Store the record as its item (plus ``extra`` raw attributes) and return the item.
+
+    The contact's journal gets what the webhook would have journaled with it: the last customer
+    action, and the opt-outs with their instant, so "as of" questions see the same history.
+    """
     item = record.model_dump(mode="json", exclude_none=True)
     item.update(extra)
     wk_aws.table(table_name).put_item(Item=item)
+    journal: list[HistoryEntry] = []
+    if record.last_customer_action_ms is not None and record.last_customer_action_kind is not None:
+        journal.append(
+            HistoryEntry(
+                entry_id=record.last_inbound_event_id or f"seeded-{record.last_customer_action_ms}",
+                at_ms=record.last_customer_action_ms,
+                source="webhook",
+                kind=record.last_customer_action_kind.value,
+                action=record.last_customer_action_kind,
+                opens_window=True,
+                entry_point=record.entry_point,
+                ad_started=record.ad_conversation_started_ms == record.last_customer_action_ms,
+            )
+        )
+    if record.opted_out and record.consent_changed_ms is not None:
+        journal.append(
+            HistoryEntry(
+                entry_id=f"seeded-consent-{record.consent_changed_ms}",
+                at_ms=record.consent_changed_ms,
+                source="webhook",
+                kind="consent",
+                opt_out=tuple(record.opted_out),
+                consent_source="keyword",
+            )
+        )
+    for entry in journal:
+        put_history_item(table_name, history_item(record.pk, entry, retention_days=400))
     return item
 
 

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from windowkeeper import aws, events, secrets
 from windowkeeper.accounts import AccountConfig
+from windowkeeper.asof import entry_from_observation
 from windowkeeper.conversations import effective_owner
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.delta import ContactDelta, collapse
@@ -41,6 +42,7 @@ from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.conversation import message_item
+from windowkeeper.store.history import history_item
 from windowkeeper.store.keys import from_ms
 
 logger = Logger(child=True)
@@ -191,7 +193,7 @@ def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
     deltas = collapse(normalized.observations)
     writer = ContactWriter(settings.table_name, lambda record: _due(record, normalized, now))
     results = {key: writer.write(delta) for key, delta in deltas.items()}
-    logged = _log_messages(settings.table_name, normalized)
+    logged, journaled = _log_and_journal(settings.table_name, normalized)
     bus_events = _bus_events(normalized, deltas, results, now)
     published = events.publish(bus_events, bus=settings.event_bus) if bus_events else 0
 
@@ -220,6 +222,7 @@ def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
             "state_writes": writes,
             "published": published,
             "logged_messages": logged,
+            "journaled": journaled,
             "refused_entries": len(normalized.rejections),
             "unknown_kinds": sorted(set(normalized.unknown_kinds)),
         },
@@ -259,9 +262,20 @@ def _due(record: ContactRecord, normalized: Normalized, now: datetime) -> dict[s
     return next_due(record, account.profile(), now)
 
 
-def _log_messages(table_name: str, normalized: Normalized) -> int:
-    """Conversation-log items, one ``BatchWriteItem`` per 25 (a put of the same key is harmless)."""
+def _log_and_journal(table_name: str, normalized: Normalized) -> tuple[int, int]:
+    """Conversation-log items and the contacts' journal entries (``store/history.py``), written
+    together, one ``BatchWriteItem`` per 25 (a put of the same key is harmless). Returns counts."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
+    journaled = 0
+    for observation in normalized.observations:
+        entry = entry_from_observation(observation)
+        if entry is None:
+            continue
+        account = _account(normalized, observation.key)
+        item = history_item(observation.key.pk, entry, retention_days=account.audit_retention_days)
+        if (item["pk"], item["sk"]) not in items:
+            items[(item["pk"], item["sk"])] = item
+            journaled += 1
     for observation in normalized.observations:
         line = observation.log
         if line is None:
@@ -286,7 +300,7 @@ def _log_messages(table_name: str, normalized: Normalized) -> int:
         with aws.table(table_name).batch_writer() as batch:
             for item in items.values():
                 batch.put_item(Item=item)
-    return len(items)
+    return len(items) - journaled, journaled
 
 
 def _bus_events(

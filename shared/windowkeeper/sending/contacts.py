@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from windowkeeper import aws, events
 from windowkeeper.accounts import AccountConfig
+from windowkeeper.asof import consent_entry, contact_as_of
 from windowkeeper.auth import Principal
 from windowkeeper.conversations import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.events import BusEvent, DetailType, PublishError
@@ -59,6 +60,7 @@ from windowkeeper.store.audit import (
 from windowkeeper.store.contacts import ContactRecord, plain
 from windowkeeper.store.conversation import list_messages
 from windowkeeper.store.followups import FOLLOWUP_SK_PREFIX
+from windowkeeper.store.history import history_item, put_history_item
 from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys, from_ms, to_ms
 from windowkeeper.store.ownership import (
     ContactChange,
@@ -187,7 +189,10 @@ class ContactsService:
     ) -> dict[str, Any]:
         """The contact's window state as of ``at``; ``now`` (the server's instant) stamps what is
         recorded, such as a refused cross-tenant attempt."""
-        account, record = self.load(principal, ref, now)
+        account, stored = self.load(principal, ref, now)
+        record = contact_as_of(
+            self.table_name, stored, at=at, now=now, retention_days=account.audit_retention_days
+        )
         profile = account.profile()
         state = record.to_state()
         closings = self.window_closings(state, profile)
@@ -480,6 +485,16 @@ class ContactsService:
             expires_at=expires_at(now, account.audit_retention_days),
         )
         append_audit(self.table_name, record.pk, now, entry)
+        journal = consent_entry(
+            audit_id,
+            now,
+            source="agent" if sender.is_human else "api",
+            opt_out=[request.scope] if opt_out else [],
+            opt_in=[] if opt_out else [request.scope],
+        )
+        put_history_item(
+            self.table_name, history_item(record.pk, journal, retention_days=account.audit_retention_days)
+        )
         event = BusEvent(
             detail_type=DetailType.CONSENT_CHANGED,
             event_id=stable_event_id(

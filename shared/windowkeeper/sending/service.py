@@ -46,6 +46,7 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from windowkeeper import events
 from windowkeeper.accounts import AccountConfig
+from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
@@ -64,6 +65,7 @@ from windowkeeper.sending.requests import SendRequest
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.audit import AuditEntry, append_audit, expires_at, text_hash
 from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.history import history_item, put_history_item
 from windowkeeper.store.keys import contact_pk, to_ms
 from windowkeeper.store.outbound import (
     AgentActivity,
@@ -214,7 +216,11 @@ class SendService:
     def check(self, principal: Principal, request: SendRequest, *, at: datetime, now: datetime) -> Decision:
         """The decision ``send`` would take at ``at``; nothing is sent (``now`` stamps what is
         recorded: a refused cross-tenant attempt)."""
-        account, record = self.load(principal, request, now=now)
+        account, stored = self.load(principal, request, now=now)
+        # "As of" an earlier instant: the contact as it stood then, rebuilt from its journal.
+        record = contact_as_of(
+            self.table_name, stored, at=at, now=now, retention_days=account.audit_retention_days
+        )
         inp, _ = self.decision_input(principal, request, account, record)
         return self.decide(inp, at)
 
@@ -274,10 +280,14 @@ class SendService:
                 http_status=409,
                 decision_id=decision_id,
             )
-            self._record_verdicts(claimed, result, now, release=sent)
+            self._record_verdicts(
+                claimed, result, now, release=sent, account=account, decision_id=decision_id
+            )
         else:
             outcome = _failure(decision, result, decision_id)
-            self._record_verdicts(claimed, result, now, release=sent)
+            self._record_verdicts(
+                claimed, result, now, release=sent, account=account, decision_id=decision_id
+            )
         self._after(
             principal=principal, request=request, account=account, content=content, outcome=outcome, now=now
         )
@@ -403,15 +413,35 @@ class SendService:
             self._count("PostDeliveryWriteFailures")
 
     def _record_verdicts(
-        self, record: ContactRecord, result: DeliveryResult, now: datetime, *, release: SentMessage
+        self,
+        record: ContactRecord,
+        result: DeliveryResult,
+        now: datetime,
+        *,
+        release: SentMessage,
+        account: AccountConfig,
+        decision_id: str,
     ) -> None:
         """Meta certainly did not take the message: release its claim and record Meta's verdicts."""
         verdicts = verdicts_from_effects(result.effects, now, record.channel)
         if result.effects.any and verdicts.empty:
             effects = result.effects.to_dict()
             logger.warning("Meta reported an account-level problem", extra={"effects": effects})
+        journal = verdict_entry(
+            decision_id,
+            now,
+            window_closed_early=verdicts.window_closed_early_at is not None,
+            unreachable_reason=verdicts.unreachable_reason,
+            marketing_opted_out=verdicts.marketing_opted_out,
+            marketing_backoff_until=verdicts.marketing_backoff_until,
+        )
         try:
             record_send(self.table_name, record.pk, at=now, record=record, verdicts=verdicts, release=release)
+            if journal is not None:
+                put_history_item(
+                    self.table_name,
+                    history_item(record.pk, journal, retention_days=account.audit_retention_days),
+                )
         except Exception:
             logger.exception("releasing the claim and recording Meta's verdict on the contact failed")
             self._count("PostDeliveryWriteFailures")

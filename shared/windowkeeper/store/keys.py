@@ -8,6 +8,7 @@ item                   pk                                     sk
 contact state          ``C#<channel>#<account_id>#<contact>``  ``STATE``
 conversation message   same contact pk                        ``MSG#<epoch_ms:015d>#<id>``
 decision (audit)       same contact pk                        ``DEC#<epoch_ms:015d>#<id>``
+history (journal)      same contact pk                        ``H#<epoch_ms:015d>#<entry id>``
 account profile        ``A#<channel>#<account_id>``            ``PROFILE``
 webhook alias          ``W#<object>#<entry id>``               ``PROFILE``
 tenant membership      ``T#<tenant_id>``                       ``A#<channel>#<account_id>``
@@ -38,6 +39,7 @@ CONTACT_PREFIX = "C#"
 STATE_SK = "STATE"
 MESSAGE_SK_PREFIX = "MSG#"
 DECISION_SK_PREFIX = "DEC#"
+HISTORY_SK_PREFIX = "H#"
 PROFILE_SK = "PROFILE"
 
 DUE_INDEX = "due-index"
@@ -103,3 +105,14 @@ def from_ms(epoch_ms: int | float | None) -> datetime | None:
 def sortable_ms(instant: datetime) -> str:
     """Zero-padded epoch ms, so sort keys order by time as strings."""
     return f"{to_ms(instant):015d}"
+
+
+def history_sk(at_ms: int, entry_id: str) -> str:
+    """A journal entry's sort key: by the fact's own instant, then its stable id."""
+    return f"{HISTORY_SK_PREFIX}{at_ms:015d}#{entry_id}"
+
+
+def history_sk_after(at_ms: int) -> str:
+    """A bound just above every entry stamped at or before ``at_ms``: entries sort as
+    ``H#<ms>#<id>``, so ``H#<at_ms + 1>`` alone (no id) is greater than all of them."""
+    return f"{HISTORY_SK_PREFIX}{at_ms + 1:015d}"

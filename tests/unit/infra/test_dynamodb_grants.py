@@ -35,7 +35,9 @@ TOOLS_ONLY: frozenset[str] = frozenset()  # code only the `windowkeeper` CLI run
 # (file relative to the repo, enclosing def) -> the functions that run the DynamoDB calls in it.
 # The scheduler runs the send core (SendService) when a follow-up fires or a job runs.
 CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
-    ("shared/windowkeeper/ingest/service.py", "_log_messages"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/ingest/service.py", "_log_and_journal"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/history.py", "put_history_item"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/history.py", "read_history"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/ingest/writer.py", "ContactWriter._correct_due"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/ingest/writer.py", "ContactWriter._update"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/accounts.py", "AccountStore.get.load"): frozenset({SEND, SCHEDULER}),
@@ -295,7 +297,7 @@ def test_no_function_needs_delete_or_scan_on_the_main_table() -> None:
 
 
 def test_the_batch_writers_puts_are_not_counted_as_put_item() -> None:
-    (log,) = [c for c in dynamodb_calls() if c.qualname == "_log_messages"]
+    (log,) = [c for c in dynamodb_calls() if c.qualname == "_log_and_journal"]
     assert log.actions == {"dynamodb:BatchWriteItem"}
 
 
