@@ -328,6 +328,10 @@ class DecisionInput(Frozen):
     content: Content
     request: OutboundRequest = OutboundRequest()
     usage: AccountUsage = AccountUsage()
+    # Deciding a send on the contact as just read (the send path): every send already claimed on
+    # it has happened, even one stamped a few ms after ``at`` by a request whose clock read later.
+    # An "as of" question (False) ignores sends stamped after ``at``.
+    every_claim_known: bool = False
 
 
 class RuleRef(Frozen):

@@ -196,8 +196,16 @@ class SendService:
         )
 
     def decision_input(
-        self, principal: Principal, request: SendRequest, account: AccountConfig, record: ContactRecord
+        self,
+        principal: Principal,
+        request: SendRequest,
+        account: AccountConfig,
+        record: ContactRecord,
+        *,
+        sending: bool = False,
     ) -> tuple[DecisionInput, Content]:
+        """The engine's input. ``sending``: a send decided on the item as just read, so every
+        claim on it counts, whatever its stamp (see ``DecisionInput.every_claim_known``)."""
         content = request.content.to_content(account)
         return (
             DecisionInput(
@@ -206,6 +214,7 @@ class SendService:
                 sender=principal.sender(),
                 content=content,
                 request=request.outbound_request(),
+                every_claim_known=sending,
             ),
             content,
         )
@@ -298,7 +307,7 @@ class SendService:
         the decision is taken again on the item as it is now.
         """
         for _ in range(MAX_CLAIM_ATTEMPTS):
-            inp, content = self.decision_input(principal, request, account, record)
+            inp, content = self.decision_input(principal, request, account, record, sending=True)
             decision = self.decide(inp, now)
             if not decision.allowed:
                 return inp, content, decision, None
