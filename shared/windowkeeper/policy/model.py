@@ -10,7 +10,7 @@ local-time bug fails loudly instead of shifting every window by the server's off
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -220,6 +220,7 @@ class ReasonCode(StrEnum):
     REGION_BLOCKED = "region_blocked"
     BACKOFF = "backoff"  # Meta asked us to wait (WhatsApp 131049)
     CONTENT_INVALID = "content_invalid"  # e.g. feedback tag without the feedback template
+    HUMAN_OWNS_CONVERSATION = "human_owns_conversation"  # a person holds it: automation waits
 
 
 class OutboundRecord(Frozen):
@@ -238,6 +239,24 @@ class Comment(Frozen):
     comment_id: str
     at: Instant
     replied: bool = False
+
+
+class HumanOwner(Frozen):
+    """A person holds the conversation (handover): automation stays quiet until it comes back.
+
+    It comes back when an agent hands it back (then there is no ``HumanOwner``), or by itself
+    after the account's ``human_idle_return_seconds`` without the person's activity
+    (``last_activity_at``, else ``since``). A hold with neither instant has lapsed.
+    """
+
+    agent_id: str | None = None
+    since: Instant | None = None
+    last_activity_at: Instant | None = None
+
+    def returns_at(self, idle_return_seconds: int) -> datetime | None:
+        """When idleness hands the conversation back (None: no instant, the hold has lapsed)."""
+        last = self.last_activity_at or self.since
+        return None if last is None else last + timedelta(seconds=idle_return_seconds)
 
 
 class ContactState(Frozen):
@@ -263,6 +282,7 @@ class ContactState(Frozen):
     unreachable_reason: str | None = None
     window_closed_early_at: Instant | None = None  # Meta said the window closed (131047, 2018278)
     outbound: tuple[OutboundRecord, ...] = ()  # recent sends, newest last
+    human_owner: HumanOwner | None = None  # a person took the conversation over (None: the bot's)
 
 
 class AccountProfile(Frozen):

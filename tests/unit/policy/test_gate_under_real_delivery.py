@@ -2,25 +2,30 @@
 
 * A send decided on the item as just read counts every claim on it, even one stamped a few ms
   after its own clock (a concurrent request that read the clock later claimed first).
+* While a person owns the conversation, automation is refused ``human_owns_conversation`` and
+  told when it may speak again (idle return) or what would hand it back.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from tests.unit.policy.conftest import AGENT, BOT, LAST_MESSAGE, MS, account, ask, contact, text
+from tests.unit.policy.conftest import AGENT, BOT, LAST_MESSAGE, MS, SCHEDULE, account, ask, contact, text
 from windowkeeper.policy.engine import decide
 from windowkeeper.policy.model import (
     Channel,
     Comment,
     DecisionInput,
+    HumanOwner,
     MarketingOptIn,
     OutboundRecord,
     Path,
     Purpose,
     ReasonCode,
+    Sender,
 )
 
 AFTER_WINDOW = LAST_MESSAGE + timedelta(days=3)
@@ -81,3 +86,74 @@ def test_a_private_reply_claimed_a_few_ms_later_closes_the_comment(channel: Chan
 
     assert decide(inp, commented + timedelta(hours=1)).path is Path.PRIVATE_REPLY
     assert decide(sending(inp), commented + timedelta(hours=1)).reasons == (ReasonCode.WINDOW_CLOSED,)
+
+
+# --- defect 6: while a person owns the conversation, automation is refused and told when ---------
+
+IDLE = timedelta(hours=4)  # the account default, human_idle_return_seconds
+TOOK_OVER = LAST_MESSAGE + timedelta(minutes=5)  # an agent took the conversation, window open
+
+
+def held(**fields: Any) -> HumanOwner:
+    return HumanOwner(agent_id="agent-maria", **fields)
+
+
+def test_a_bot_in_an_open_window_is_refused_while_an_agent_owns_the_conversation() -> None:
+    state = contact(human_owner=held(since=TOOK_OVER, last_activity_at=TOOK_OVER + timedelta(hours=1)))
+    at = TOOK_OVER + timedelta(hours=2)
+
+    decision = decide(ask(state, sender=BOT), at)
+
+    returns_at = TOOK_OVER + timedelta(hours=1) + IDLE
+    assert not decision.allowed
+    assert decision.reasons[0] is ReasonCode.HUMAN_OWNS_CONVERSATION  # then HUMAN_AGENT's human_only
+    assert decision.valid_until == returns_at
+    assert "agent-maria" in decision.explanation and "hands it back" in decision.explanation
+    free_form = next(o for o in decision.options if o.path is Path.FREE_FORM)
+    assert (free_form.opens_at, free_form.closes_at) == (returns_at, LAST_MESSAGE + timedelta(hours=24))
+    assert free_form.needs.startswith("the conversation handed back to the bot")
+    # The idle return: from then on the bot may speak again.
+    assert decide(ask(state, sender=BOT), returns_at - MS).reasons[0] is ReasonCode.HUMAN_OWNS_CONVERSATION
+    assert decide(ask(state, sender=BOT), returns_at).path is Path.FREE_FORM
+
+
+@pytest.mark.parametrize("sender", [BOT, SCHEDULE], ids=["bot", "follow_up"])
+def test_every_automation_is_held_back_but_people_are_not(sender: Sender) -> None:
+    state = contact(human_owner=held(since=TOOK_OVER))
+    at = TOOK_OVER + timedelta(minutes=30)
+
+    assert decide(ask(state, sender=sender), at).reasons[0] is ReasonCode.HUMAN_OWNS_CONVERSATION
+    assert decide(ask(state, sender=AGENT), at).path is Path.FREE_FORM
+    assert decide(ask(contact(), sender=sender), at).path is Path.FREE_FORM  # the bot's conversation
+
+
+def test_a_path_closed_anyway_keeps_its_reason_and_names_the_owner() -> None:
+    state = contact(human_owner=held(since=AFTER_WINDOW - timedelta(hours=1)))
+    template_or_nothing = decide(ask(state, sender=BOT), AFTER_WINDOW)
+
+    assert template_or_nothing.reasons[0] is ReasonCode.WINDOW_CLOSED
+    assert ReasonCode.HUMAN_OWNS_CONVERSATION in template_or_nothing.reasons
+
+
+def test_an_allowed_path_that_closes_before_the_idle_return_never_opens_for_the_bot() -> None:
+    window_closes = LAST_MESSAGE + timedelta(hours=24)
+    state = contact(human_owner=held(since=window_closes - timedelta(hours=1)))
+
+    decision = decide(ask(state, sender=BOT), window_closes - timedelta(minutes=30))
+
+    free_form = next(o for o in decision.options if o.path is Path.FREE_FORM)
+    assert free_form.opens_at is None and free_form.closes_at == window_closes
+
+
+def test_a_takeover_after_the_instant_asked_about_has_not_happened_yet() -> None:
+    state = contact(human_owner=held(since=TOOK_OVER))
+
+    before = decide(ask(state, sender=BOT), TOOK_OVER - MS)
+
+    assert before.path is Path.FREE_FORM
+    assert before.valid_until == TOOK_OVER  # the answer changes when the agent takes over
+
+
+def test_a_hold_with_no_instant_has_lapsed() -> None:
+    state = contact(human_owner=held())
+    assert decide(ask(state, sender=BOT), TOOK_OVER).path is Path.FREE_FORM
