@@ -10,6 +10,7 @@ local-time bug fails loudly instead of shifting every window by the server's off
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -133,6 +134,9 @@ class TemplateStatus(StrEnum):
     LOCKED = "LOCKED"
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
 class Template(Frozen):
     """A template as the account's registry knows it (category and status are Meta's)."""
 
@@ -140,8 +144,36 @@ class Template(Frozen):
     language: str = Field(min_length=2)
     category: TemplateCategory
     status: TemplateStatus
-    parameters: tuple[str, ...] = ()
-    body: str = ""  # the approved body text, screened for promotional phrases
+    parameters: tuple[str, ...] = ()  # the values filled in, in order (the registry: their names)
+    body: str = ""  # the approved body text, with {{1}} or {{name}} placeholders
+
+    def placeholders(self) -> tuple[str, ...]:
+        """The distinct placeholders the body declares, in order of first appearance."""
+        return tuple(dict.fromkeys(_PLACEHOLDER.findall(self.body)))
+
+    def declared_parameters(self) -> int:
+        """How many parameters the body expects ({{1}}..{{n}}: n; named: one per distinct name)."""
+        names = self.placeholders()
+        numbers = [int(n) for n in names if n.isdigit()]
+        return max(numbers, default=0) + len([n for n in names if not n.isdigit()])
+
+    def rendered(self) -> str:
+        """The text the customer reads: the body with ``parameters`` filled in.
+
+        Numbered placeholders take the parameter of their number, named ones the parameter at their
+        place in order of first appearance (Messenger's named parameters). Missing values stay as
+        placeholders; without a body, the parameters themselves are all there is to read.
+        """
+        if not self.body:
+            return " ".join(self.parameters)
+        positions = {name: index for index, name in enumerate(self.placeholders())}
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            index = int(name) - 1 if name.isdigit() else positions[name]
+            return self.parameters[index] if 0 <= index < len(self.parameters) else match.group(0)
+
+        return _PLACEHOLDER.sub(fill, self.body)
 
 
 class Content(Frozen):

@@ -149,10 +149,7 @@ def render_template_text(content: Content) -> str | None:
     template = content.template
     if template is None or not template.body:
         return None
-    body = template.body
-    for index, value in enumerate(template.parameters, start=1):
-        body = body.replace("{{" + str(index) + "}}", value)
-    return body
+    return template.rendered()  # the text the engine's promotional screen read
 
 
 class SendService:
@@ -313,12 +310,14 @@ class SendService:
                 return inp, content, decision, None
             assert decision.path is not None  # an allowed decision always names its path
             template = content.template
+            recipient = decision.send_fields.get("recipient")
             sent = SentMessage(
                 at=now,
                 path=decision.path,
                 tag=decision.send_fields.get("tag"),
                 template_category=template.category if template else None,
                 by_human=inp.sender.is_human,
+                comment_id=recipient.get("comment_id") if isinstance(recipient, dict) else None,
             )
             try:
                 claimed = claim_send(self.table_name, record, sent)

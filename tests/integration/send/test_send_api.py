@@ -236,6 +236,40 @@ def test_whatsapp_utility_template_outside_the_window(stack: SendStack) -> None:
     assert logged["text"] == "Hi Ana, order A-1009 has shipped."
 
 
+def order_shipped(*parameters: str) -> dict[str, object]:
+    return {
+        "channel": "whatsapp",
+        "account_id": WA_PHONE_NUMBER_ID,
+        "contact_id": WA_ID,
+        "content": {
+            "type": "template",
+            "template": {"name": "order_shipped", "language": "en_US", "parameters": list(parameters)},
+        },
+        "purpose": "order_update",
+    }
+
+
+def test_a_template_missing_a_parameter_is_refused_before_meta(stack: SendStack) -> None:
+    # order_shipped declares two ("Hi {{1}}, order {{2}} has shipped."): Meta would answer 132000.
+    stack.seed_contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, customer_wrote_ago=timedelta(days=4))
+
+    status, body = stack.send(order_shipped("Ana"), claims=BOT)
+
+    assert (status, body["decision"]["reasons"]) == (409, ["content_invalid"])
+    assert "takes 2 parameter(s) and 1 were given" in body["decision"]["explanation"]
+    assert stack.meta.requests == []
+
+
+def test_a_promotion_typed_into_a_utility_templates_parameter_is_refused(stack: SendStack) -> None:
+    stack.seed_contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, customer_wrote_ago=timedelta(days=4))
+
+    status, body = stack.send(order_shipped("Ana", "A-1009 shipped. Buy now 50% off"), claims=BOT)
+
+    assert (status, body["decision"]["reasons"]) == (409, ["promotional_content"])
+    assert body["decision"]["matched_phrase"] == "50% off"
+    assert stack.meta.requests == []
+
+
 # --- Instagram ----------------------------------------------------------------------------------
 def test_instagram_eight_days_later_nothing_may_go_even_for_a_person(stack: SendStack) -> None:
     stack.seed_contact(Channel.INSTAGRAM, IG_ACCOUNT_ID, IGSID, customer_wrote_ago=timedelta(days=8))

@@ -4,6 +4,8 @@
   after its own clock (a concurrent request that read the clock later claimed first).
 * While a person owns the conversation, automation is refused ``human_owns_conversation`` and
   told when it may speak again (idle return) or what would hand it back.
+* Smaller wrong answers: HUMAN_AGENT asked for by a bot, the feedback template under HUMAN_AGENT,
+  templates with the wrong number of parameters, promotions typed into a template's parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ from typing import Any
 
 import pytest
 
-from tests.unit.policy.conftest import AGENT, BOT, LAST_MESSAGE, MS, SCHEDULE, account, ask, contact, text
+from tests.unit.policy.conftest import (
+    AGENT,
+    BOT,
+    LAST_MESSAGE,
+    MS,
+    SCHEDULE,
+    account,
+    ask,
+    contact,
+    feedback_template,
+    template,
+    text,
+)
 from windowkeeper.policy.engine import decide
 from windowkeeper.policy.model import (
     Channel,
@@ -157,3 +171,70 @@ def test_a_takeover_after_the_instant_asked_about_has_not_happened_yet() -> None
 def test_a_hold_with_no_instant_has_lapsed() -> None:
     state = contact(human_owner=held())
     assert decide(ask(state, sender=BOT), TOOK_OVER).path is Path.FREE_FORM
+
+
+# --- defect 8: smaller wrong answers --------------------------------------------------------------
+
+
+def test_a_bot_asking_for_human_agent_inside_the_window_is_human_only_not_sent_untagged() -> None:
+    decision = decide(ask(sender=BOT, tag="HUMAN_AGENT"), LAST_MESSAGE + timedelta(hours=3))
+
+    assert not decision.allowed
+    assert decision.reasons == (ReasonCode.HUMAN_ONLY,)
+    # A person asking for it inside the window still goes untagged, and a bot's plain message too.
+    assert (
+        decide(ask(sender=AGENT, tag="HUMAN_AGENT"), LAST_MESSAGE + timedelta(hours=3)).path is Path.FREE_FORM
+    )
+    assert decide(ask(sender=BOT), LAST_MESSAGE + timedelta(hours=3)).path is Path.FREE_FORM
+
+
+def test_a_bot_asking_for_human_agent_after_seven_days_is_still_human_only() -> None:
+    decision = decide(ask(sender=BOT, tag="HUMAN_AGENT"), LAST_MESSAGE + timedelta(days=8))
+    assert decision.reasons == (ReasonCode.HUMAN_ONLY,)
+
+
+def test_a_persons_feedback_template_on_instagram_never_goes_under_human_agent() -> None:
+    two_days_later = LAST_MESSAGE + timedelta(days=2)  # HUMAN_AGENT open, no free-form
+    decision = decide(
+        ask(contact(Channel.INSTAGRAM), sender=AGENT, content=feedback_template()), two_days_later
+    )
+
+    assert not decision.allowed
+    assert set(decision.reasons) == {ReasonCode.CONTENT_INVALID}
+    assert "Instagram has no feedback template" in decision.explanation
+    # On Messenger it goes with its own tag, and never under HUMAN_AGENT even when asked.
+    messenger = decide(ask(sender=AGENT, content=feedback_template()), two_days_later)
+    assert messenger.path is Path.CUSTOMER_FEEDBACK
+    asked = decide(ask(sender=AGENT, content=feedback_template(), tag="HUMAN_AGENT"), two_days_later)
+    assert asked.reasons == (ReasonCode.CONTENT_INVALID, ReasonCode.WINDOW_CLOSED)
+
+
+@pytest.mark.parametrize(
+    "parameters", [(), ("Ana",), ("Ana", "#4411", "extra")], ids=["none", "fewer", "more"]
+)
+def test_a_template_with_the_wrong_number_of_parameters_is_content_invalid(
+    parameters: tuple[str, ...],
+) -> None:
+    content = template(body="Hi {{1}}, your order {{2}} has shipped.", parameters=parameters)
+    decision = decide(ask(contact(Channel.WHATSAPP), sender=BOT, content=content), AFTER_WINDOW)
+
+    assert decision.reasons == (ReasonCode.CONTENT_INVALID,)
+    assert f"takes 2 parameter(s) and {len(parameters)} were given" in decision.explanation
+    filled = template(body="Hi {{1}}, your order {{2}} has shipped.", parameters=("Ana", "#4411"))
+    assert decide(ask(contact(Channel.WHATSAPP), sender=BOT, content=filled), AFTER_WINDOW).allowed
+
+
+def test_named_parameters_count_once_each() -> None:
+    content = template(
+        body="Hi {{first_name}}, {{first_name}}'s order is {{status}}.", parameters=("Ana", "packed")
+    )
+    decision = decide(ask(contact(Channel.WHATSAPP), sender=BOT, content=content), AFTER_WINDOW)
+    assert decision.path is Path.UTILITY_TEMPLATE
+
+
+def test_the_promotional_screen_reads_the_template_as_rendered() -> None:
+    content = template(body="Hi {{1}}, your order {{2}}", parameters=("Ana", "shipped. Buy now 50% off"))
+    decision = decide(ask(contact(Channel.WHATSAPP), sender=BOT, content=content), AFTER_WINDOW)
+
+    assert decision.reasons == (ReasonCode.PROMOTIONAL_CONTENT,)
+    assert decision.matched_phrase == "50% off"
