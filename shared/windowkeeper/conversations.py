@@ -9,7 +9,9 @@ contacts API and any later reader agree:
   ``owner_since_ms``). Nothing writes that return: it is computed whenever the owner is read, so
   no timer, schedule or sweep has to run for it and an "as of" view gets it right for any instant.
   A human hold is a lease that needs an instant: one with neither instant recorded has lapsed
-  (writers that set ``owner = "human"`` stamp ``owner_since_ms``).
+  (writers that set ``owner = "human"`` stamp ``owner_since_ms``). The policy engine reads the
+  same hold (``ContactState.human_owner``) and refuses automation while it lasts
+  (``human_owns_conversation``).
 * ``conversation_state(...)``: one label for the console's list (``open``, ``closing_soon``,
   ``human_agent_only``, ``template_only``, ``expired``, ``opted_out``, ``unreachable``), derived
   from the policy engine's per-path options at ``now``: the engine stays the only place that knows
@@ -52,12 +54,13 @@ def effective_owner(record: ContactRecord, account: AccountProfile, now: datetim
     """The owner at ``now``: the stored owner, unless a human's hold has lapsed through idleness."""
     since = from_ms(record.owner_since_ms)
     routing = record.routing_owner_app_id
-    if record.owner != "human":
+    held = record.human_owner()  # the policy engine reads the same hold (policy/paths/handover)
+    if held is None:
         return Ownership(owner="bot", since=since, routing_owner_app_id=routing)
-    last_activity = from_ms(record.owner_last_activity_ms) or since
-    if last_activity is None:
+    returns_at = held.returns_at(account.human_idle_return_seconds)
+    last_activity = held.last_activity_at or since
+    if returns_at is None or last_activity is None:
         return Ownership(owner="bot", returned_on_idle=True, routing_owner_app_id=routing)
-    returns_at = last_activity + timedelta(seconds=account.human_idle_return_seconds)
     if now >= returns_at:
         return Ownership(owner="bot", since=returns_at, returned_on_idle=True, routing_owner_app_id=routing)
     return Ownership(

@@ -89,6 +89,7 @@ def questions() -> list[Question]:
             category=TemplateCategory.UTILITY,
             status=TemplateStatus.APPROVED,
             body="Update on order {{1}}: it is now {{2}}.",
+            parameters=("A-1042", "ready to ship"),
         ),
     )
     opted_in = (MarketingOptIn(opted_in_at=LAST_MESSAGE - timedelta(days=30)),)

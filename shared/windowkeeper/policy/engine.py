@@ -92,6 +92,9 @@ def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
         tag_path = {"HUMAN_AGENT": Path.HUMAN_AGENT, "CUSTOMER_FEEDBACK": Path.CUSTOMER_FEEDBACK}.get(
             request.tag.upper(), Path.MESSAGE_TAG
         )
+        if tag_path is Path.HUMAN_AGENT and not ask.sender.is_human:
+            # The request misstates who sends: refused human_only, never sent untagged instead.
+            return (tag_path,), True
         return (*window_first, tag_path), True
     if (
         content is not None

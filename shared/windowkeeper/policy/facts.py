@@ -54,7 +54,13 @@ class Facts:
     boundaries: frozenset[datetime]  # the stamps after ``at``: the facts change there
 
 
-def facts_at(contact: ContactState, at: datetime) -> Facts:
+def facts_at(contact: ContactState, at: datetime, *, every_claim_known: bool = False) -> Facts:
+    """The contact as of ``at``; ``every_claim_known``: sends on ``outbound`` count whatever their stamp.
+
+    A send decided on the item as just read must see every claim already on it: a concurrent
+    request that read its clock a few ms later stamps its claim after this one's ``at``, yet it is
+    stored, so a one-shot or capped rule that ignored it would let a second message through.
+    """
     future: set[datetime] = set()
 
     def known(instant: datetime | None) -> datetime | None:
@@ -68,7 +74,11 @@ def facts_at(contact: ContactState, at: datetime) -> Facts:
     comment = contact.pending_comment
     if comment is not None and known(comment.at) is None:
         comment = None
-    outbound = tuple(o for o in contact.outbound if known(o.at) is not None)
+    outbound = (
+        contact.outbound
+        if every_claim_known
+        else tuple(o for o in contact.outbound if known(o.at) is not None)
+    )
     opt_ins = tuple(o for o in contact.marketing_opt_ins if known(o.opted_in_at) is not None)
     # A back-off is the opposite of a stamp: it matters only while it lies ahead of ``at``.
     backoff = contact.marketing_backoff_until
@@ -191,7 +201,7 @@ class Ask:
 
 def ask_at(inp: DecisionInput, at: datetime) -> Ask:
     """The request and the contact's state as of ``at`` (``at`` already checked to be UTC)."""
-    facts = facts_at(inp.contact, at)
+    facts = facts_at(inp.contact, at, every_claim_known=inp.every_claim_known)
     window = free_form_window(
         inp.contact,
         inp.account,

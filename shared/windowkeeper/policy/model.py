@@ -10,7 +10,8 @@ local-time bug fails loudly instead of shifting every window by the server's off
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -133,6 +134,9 @@ class TemplateStatus(StrEnum):
     LOCKED = "LOCKED"
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
 class Template(Frozen):
     """A template as the account's registry knows it (category and status are Meta's)."""
 
@@ -140,8 +144,36 @@ class Template(Frozen):
     language: str = Field(min_length=2)
     category: TemplateCategory
     status: TemplateStatus
-    parameters: tuple[str, ...] = ()
-    body: str = ""  # the approved body text, screened for promotional phrases
+    parameters: tuple[str, ...] = ()  # the values filled in, in order (the registry: their names)
+    body: str = ""  # the approved body text, with {{1}} or {{name}} placeholders
+
+    def placeholders(self) -> tuple[str, ...]:
+        """The distinct placeholders the body declares, in order of first appearance."""
+        return tuple(dict.fromkeys(_PLACEHOLDER.findall(self.body)))
+
+    def declared_parameters(self) -> int:
+        """How many parameters the body expects ({{1}}..{{n}}: n; named: one per distinct name)."""
+        names = self.placeholders()
+        numbers = [int(n) for n in names if n.isdigit()]
+        return max(numbers, default=0) + len([n for n in names if not n.isdigit()])
+
+    def rendered(self) -> str:
+        """The text the customer reads: the body with ``parameters`` filled in.
+
+        Numbered placeholders take the parameter of their number, named ones the parameter at their
+        place in order of first appearance (Messenger's named parameters). Missing values stay as
+        placeholders; without a body, the parameters themselves are all there is to read.
+        """
+        if not self.body:
+            return " ".join(self.parameters)
+        positions = {name: index for index, name in enumerate(self.placeholders())}
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            index = int(name) - 1 if name.isdigit() else positions[name]
+            return self.parameters[index] if 0 <= index < len(self.parameters) else match.group(0)
+
+        return _PLACEHOLDER.sub(fill, self.body)
 
 
 class Content(Frozen):
@@ -220,6 +252,7 @@ class ReasonCode(StrEnum):
     REGION_BLOCKED = "region_blocked"
     BACKOFF = "backoff"  # Meta asked us to wait (WhatsApp 131049)
     CONTENT_INVALID = "content_invalid"  # e.g. feedback tag without the feedback template
+    HUMAN_OWNS_CONVERSATION = "human_owns_conversation"  # a person holds it: automation waits
 
 
 class OutboundRecord(Frozen):
@@ -238,6 +271,24 @@ class Comment(Frozen):
     comment_id: str
     at: Instant
     replied: bool = False
+
+
+class HumanOwner(Frozen):
+    """A person holds the conversation (handover): automation stays quiet until it comes back.
+
+    It comes back when an agent hands it back (then there is no ``HumanOwner``), or by itself
+    after the account's ``human_idle_return_seconds`` without the person's activity
+    (``last_activity_at``, else ``since``). A hold with neither instant has lapsed.
+    """
+
+    agent_id: str | None = None
+    since: Instant | None = None
+    last_activity_at: Instant | None = None
+
+    def returns_at(self, idle_return_seconds: int) -> datetime | None:
+        """When idleness hands the conversation back (None: no instant, the hold has lapsed)."""
+        last = self.last_activity_at or self.since
+        return None if last is None else last + timedelta(seconds=idle_return_seconds)
 
 
 class ContactState(Frozen):
@@ -263,6 +314,7 @@ class ContactState(Frozen):
     unreachable_reason: str | None = None
     window_closed_early_at: Instant | None = None  # Meta said the window closed (131047, 2018278)
     outbound: tuple[OutboundRecord, ...] = ()  # recent sends, newest last
+    human_owner: HumanOwner | None = None  # a person took the conversation over (None: the bot's)
 
 
 class AccountProfile(Frozen):
@@ -328,6 +380,10 @@ class DecisionInput(Frozen):
     content: Content
     request: OutboundRequest = OutboundRequest()
     usage: AccountUsage = AccountUsage()
+    # Deciding a send on the contact as just read (the send path): every send already claimed on
+    # it has happened, even one stamped a few ms after ``at`` by a request whose clock read later.
+    # An "as of" question (False) ignores sends stamped after ``at``.
+    every_claim_known: bool = False
 
 
 class RuleRef(Frozen):

@@ -151,10 +151,7 @@ def render_template_text(content: Content) -> str | None:
     template = content.template
     if template is None or not template.body:
         return None
-    body = template.body
-    for index, value in enumerate(template.parameters, start=1):
-        body = body.replace("{{" + str(index) + "}}", value)
-    return body
+    return template.rendered()  # the text the engine's promotional screen read
 
 
 class SendService:
@@ -198,8 +195,16 @@ class SendService:
         )
 
     def decision_input(
-        self, principal: Principal, request: SendRequest, account: AccountConfig, record: ContactRecord
+        self,
+        principal: Principal,
+        request: SendRequest,
+        account: AccountConfig,
+        record: ContactRecord,
+        *,
+        sending: bool = False,
     ) -> tuple[DecisionInput, Content]:
+        """The engine's input. ``sending``: a send decided on the item as just read, so every
+        claim on it counts, whatever its stamp (see ``DecisionInput.every_claim_known``)."""
         content = request.content.to_content(account)
         return (
             DecisionInput(
@@ -208,6 +213,7 @@ class SendService:
                 sender=principal.sender(),
                 content=content,
                 request=request.outbound_request(),
+                every_claim_known=sending,
             ),
             content,
         )
@@ -308,18 +314,20 @@ class SendService:
         the decision is taken again on the item as it is now.
         """
         for _ in range(MAX_CLAIM_ATTEMPTS):
-            inp, content = self.decision_input(principal, request, account, record)
+            inp, content = self.decision_input(principal, request, account, record, sending=True)
             decision = self.decide(inp, now)
             if not decision.allowed:
                 return inp, content, decision, None
             assert decision.path is not None  # an allowed decision always names its path
             template = content.template
+            recipient = decision.send_fields.get("recipient")
             sent = SentMessage(
                 at=now,
                 path=decision.path,
                 tag=decision.send_fields.get("tag"),
                 template_category=template.category if template else None,
                 by_human=inp.sender.is_human,
+                comment_id=recipient.get("comment_id") if isinstance(recipient, dict) else None,
             )
             try:
                 claimed = claim_send(self.table_name, record, sent)

@@ -29,6 +29,7 @@ from windowkeeper.policy.model import (
     ContactState,
     CustomerActionKind,
     EntryPoint,
+    HumanOwner,
     MarketingOptIn,
     OutboundRecord,
     Path,
@@ -160,6 +161,17 @@ class ContactRecord(BaseModel):
                 )
                 for o in self.outbound
             ),
+            human_owner=self.human_owner(),
+        )
+
+    def human_owner(self) -> HumanOwner | None:
+        """The person holding the conversation as stored (idle return is the engine's to judge)."""
+        if self.owner != "human":
+            return None
+        return HumanOwner(
+            agent_id=self.owner_agent_id,
+            since=from_ms(self.owner_since_ms),
+            last_activity_at=from_ms(self.owner_last_activity_ms),
         )
 
 

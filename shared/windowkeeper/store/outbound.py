@@ -24,6 +24,9 @@ contact either sees it (and the one-shot or capped rule refuses) or loses the ra
 ``version`` and decides again. If Meta certainly did not take the message the claim is released
 (``record_send(release=...)``, together with Meta's verdicts); if it may have, the entry stays.
 
+A private reply's claim also sets ``pending_comment_replied`` (guarded on the comment id), so the
+one reply a comment allows is remembered after its ``outbound`` entry is trimmed away.
+
 Meta's verdicts (from a refused or failed delivery) become state the engine reads next time:
 ``window_closed_early_ms`` (131047, 2018278, 2534022), ``unreachable_*`` (551, 1545041, 131026),
 ``opted_out`` += marketing (131050, 1893015) and ``marketing_backoff_until_ms`` (131049).
@@ -106,6 +109,7 @@ class SentMessage:
     tag: str | None = None
     template_category: TemplateCategory | None = None
     by_human: bool = False
+    comment_id: str | None = None  # a private reply: the comment it answers (not kept on outbound)
 
     def stored(self) -> StoredOutbound:
         return StoredOutbound(
@@ -196,6 +200,7 @@ def _plan(
         outbound, outbound_changed = [*outbound, sent.stored()][-OUTBOUND_KEPT:], True
     if outbound_changed:  # send-path only: the version condition protects it
         change.set("outbound", [o.model_dump(mode="json", exclude_none=True) for o in outbound])
+    _plan_comment_reply(change, record, sent=sent, release=release)
     _plan_verdicts(change, record, verdicts, at)
     if activity is not None:
         activity_ms = to_ms(activity.at)
@@ -208,6 +213,29 @@ def _plan(
             change.set("owner_agent_id", activity.agent_id)
             change.set("owner_since_ms", activity_ms)
     return change
+
+
+def _plan_comment_reply(
+    change: _Change, record: ContactRecord, *, sent: SentMessage | None, release: SentMessage | None
+) -> None:
+    """A private reply marks its comment replied (a released one unmarks it).
+
+    The flag outlives the ``outbound`` entry, which is trimmed after ``OUTBOUND_KEPT`` later sends.
+    Guarded on the comment id read: the webhook replaces the pending comment (and resets the
+    flag) when the customer comments again, and that newer comment must stay open.
+    """
+    if sent is not None and sent.comment_id is not None:
+        change.guard(record, "pending_comment_id")  # a new comment meanwhile: decide again
+        if record.pending_comment_id == sent.comment_id:
+            change.set("pending_comment_replied", True)
+    if (
+        release is not None
+        and release.comment_id is not None
+        and record.pending_comment_id == release.comment_id
+        and record.pending_comment_replied
+    ):
+        change.guard(record, "pending_comment_id")
+        change.set("pending_comment_replied", False)
 
 
 def _plan_verdicts(change: _Change, record: ContactRecord, verdicts: MetaVerdicts, at: datetime) -> None:

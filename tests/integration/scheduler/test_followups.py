@@ -13,7 +13,9 @@ from botocore.exceptions import ClientError
 
 from tests.integration.scheduler.conftest import AGENT, GLOBEX_AGENT, NOW, SchedulerStack
 from tests.support.accounts import PAGE_ID, WA_PHONE_NUMBER_ID
+from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel
+from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
 
 WA_CONTACT = "4915112345678"
 PSID = "6523948101234567"
@@ -299,3 +301,38 @@ def test_unauthenticated_request_is_401(stack: SchedulerStack) -> None:
 def test_unknown_scheduled_kind_raises_so_scheduler_retries_then_dead_letters(stack: SchedulerStack) -> None:
     with pytest.raises(ValueError, match="kind"):
         stack.invoke_scheduled({"kind": "followup.explode", "followup_id": "0" * 32})
+
+
+def test_a_followup_firing_while_an_agent_owns_the_conversation_is_refused_and_reported(
+    stack: SchedulerStack,
+) -> None:
+    # The customer wrote 1 h ago; an agent took the conversation 10 min before the follow-up fires.
+    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, wrote_at=NOW - timedelta(hours=1))
+    send_at = NOW + timedelta(hours=2)
+    _, body = stack.call(
+        "POST",
+        "/v1/followups",
+        followup_body(Channel.MESSENGER, PAGE_ID, PSID, send_at, cancel_if_customer_replied=False),
+    )
+    followup_id = body["followup"]["followup_id"]
+    took_over = send_at - timedelta(minutes=10)
+    wk_aws.table(stack.table_name).update_item(
+        Key={"pk": contact_pk(Channel.MESSENGER, PAGE_ID, PSID), "sk": STATE_SK},
+        UpdateExpression="SET #o = :human, owner_agent_id = :agent, owner_since_ms = :since",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":human": "human", ":agent": "agent-ana", ":since": to_ms(took_over)},
+    )
+
+    stack.at(send_at)
+    result = stack.invoke_scheduled(fire_input(stack, followup_id))
+
+    assert result["action"] == "refused"
+    assert stack.meta.requests == []
+    _, got = stack.call("GET", f"/v1/followups/{followup_id}")
+    assert got["followup"]["status"] == "refused"
+    assert got["followup"]["status_reason"] == "human_owns_conversation"
+    returns_at = took_over + timedelta(hours=4)  # the account's idle return
+    assert returns_at.strftime("%Y-%m-%dT%H:%MZ") in got["followup"]["explanation"]
+    [refused] = [e for e in stack.drain_events() if e["detail-type"] == "followup.refused"]
+    assert refused["detail"]["reasons"][0] == "human_owns_conversation"
+    assert refused["detail"]["status_reason"] == "human_owns_conversation"

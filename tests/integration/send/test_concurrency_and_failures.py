@@ -7,6 +7,7 @@
 * A send Meta may have received is answered "unknown", kept in the idempotency table and
   replayed, never sent twice (B4).
 * The failure path after a delivery logs no contact id (P5).
+* A private reply is remembered on the comment, after 50 later sends too (issue 10).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from windowkeeper.policy.model import (
 from windowkeeper.sending.requests import SendRequest
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.contacts import OUTBOUND_KEPT
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk, to_ms
 
 PSID = "6789012345678901"
@@ -319,3 +321,52 @@ def test_a_vanished_contact_after_delivery_is_logged_without_its_phone_number(
     logged = out + err + caplog.text + json.dumps([r.__dict__ for r in caplog.records], default=str)
     assert "ContactMissingError" in logged  # the failure was logged (with its traceback)...
     assert WA_ID not in logged  # ...without the customer's phone number
+
+
+def test_a_second_private_reply_is_refused_even_after_fifty_later_sends(stack: SendStack) -> None:
+    # The outbound list keeps the newest 50 sends: the reply's own entry is trimmed away by then.
+    stack.seed_contact(
+        Channel.MESSENGER,
+        PAGE_ID,
+        PSID,
+        customer_wrote_ago=timedelta(hours=1),
+        pending_comment_id=COMMENT_ID,
+        pending_comment_ms=to_ms(NOW - timedelta(hours=3)),
+    )
+    reply = text_message(
+        "messenger", PAGE_ID, PSID, "Thanks for your comment! DM sent.", comment_id=COMMENT_ID
+    )
+
+    assert stack.send(reply, claims=BOT)[0] == 200
+    assert stack.contact(Channel.MESSENGER, PAGE_ID, PSID).pending_comment_replied is True
+    for n in range(OUTBOUND_KEPT):
+        assert stack.send(text_message("messenger", PAGE_ID, PSID, f"Update {n}"), claims=BOT)[0] == 200
+    assert Path.PRIVATE_REPLY not in {
+        o.path for o in stack.contact(Channel.MESSENGER, PAGE_ID, PSID).outbound
+    }
+
+    status, body = stack.send(reply, claims=BOT)
+
+    assert (status, body["decision"]["reasons"]) == (409, ["window_closed"])
+    assert "private reply to this comment was sent" in body["decision"]["explanation"]
+    assert len(stack.meta.requests) == 1 + OUTBOUND_KEPT
+
+
+def test_a_private_reply_meta_refused_leaves_the_comment_open(stack: SendStack) -> None:
+    stack.seed_contact(
+        Channel.MESSENGER,
+        PAGE_ID,
+        PSID,
+        customer_wrote_ago=None,
+        pending_comment_id=COMMENT_ID,
+        pending_comment_ms=to_ms(NOW - timedelta(hours=3)),
+    )
+    stack.meta.answer_error(987654, 1)  # an unknown, definite error: nothing was sent
+    reply = text_message(
+        "messenger", PAGE_ID, PSID, "Thanks for your comment! DM sent.", comment_id=COMMENT_ID
+    )
+
+    assert stack.send(reply, claims=BOT)[0] == 502
+
+    assert stack.contact(Channel.MESSENGER, PAGE_ID, PSID).pending_comment_replied is False
+    assert stack.send(reply, claims=BOT)[0] == 200

@@ -112,6 +112,34 @@ def test_a_second_human_send_refreshes_activity_without_a_new_handover(stack: Se
     assert not [e for e in stack.published if e.detail_type == DetailType.HANDOVER]
 
 
+def test_a_bot_is_refused_while_an_agent_owns_the_conversation_and_told_when(stack: SendStack) -> None:
+    # "The bot stays quiet", says the console: an agent took over 30 min ago, active 10 min ago.
+    stack.seed_contact(
+        Channel.MESSENGER,
+        PAGE_ID,
+        PSID,
+        customer_wrote_ago=timedelta(hours=1),
+        **human_owner(NOW, since_ago=timedelta(minutes=30), last_activity_ago=timedelta(minutes=10)),
+    )
+
+    status, body = stack.send(
+        text_message("messenger", PAGE_ID, PSID, "Anything else I can help with?"), claims=BOT
+    )
+
+    returns_at = NOW - timedelta(minutes=10) + timedelta(hours=4)
+    assert (status, body["status"]) == (409, "refused")
+    assert body["decision"]["reasons"][0] == "human_owns_conversation"
+    assert body["decision"]["valid_until"] == returns_at.isoformat().replace("+00:00", "Z")
+    free_form = next(o for o in body["decision"]["options"] if o["path"] == "free_form")
+    assert free_form["opens_at"] == body["decision"]["valid_until"]
+    assert stack.meta.requests == []
+    # The agent who owns it still writes freely.
+    status, body = stack.send(
+        text_message("messenger", PAGE_ID, PSID, "Your refund is on its way."), claims=AGENT
+    )
+    assert (status, body["decision"]["path"]) == (200, "free_form")
+
+
 def test_a_bot_asking_for_human_agent_is_refused_human_only_without_calling_meta(stack: SendStack) -> None:
     stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(days=2))
 
@@ -206,6 +234,40 @@ def test_whatsapp_utility_template_outside_the_window(stack: SendStack) -> None:
     assert contact.outbound[-1].template_category is not None
     [logged] = stack.items(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, MESSAGE_SK_PREFIX)
     assert logged["text"] == "Hi Ana, order A-1009 has shipped."
+
+
+def order_shipped(*parameters: str) -> dict[str, object]:
+    return {
+        "channel": "whatsapp",
+        "account_id": WA_PHONE_NUMBER_ID,
+        "contact_id": WA_ID,
+        "content": {
+            "type": "template",
+            "template": {"name": "order_shipped", "language": "en_US", "parameters": list(parameters)},
+        },
+        "purpose": "order_update",
+    }
+
+
+def test_a_template_missing_a_parameter_is_refused_before_meta(stack: SendStack) -> None:
+    # order_shipped declares two ("Hi {{1}}, order {{2}} has shipped."): Meta would answer 132000.
+    stack.seed_contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, customer_wrote_ago=timedelta(days=4))
+
+    status, body = stack.send(order_shipped("Ana"), claims=BOT)
+
+    assert (status, body["decision"]["reasons"]) == (409, ["content_invalid"])
+    assert "takes 2 parameter(s) and 1 were given" in body["decision"]["explanation"]
+    assert stack.meta.requests == []
+
+
+def test_a_promotion_typed_into_a_utility_templates_parameter_is_refused(stack: SendStack) -> None:
+    stack.seed_contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, customer_wrote_ago=timedelta(days=4))
+
+    status, body = stack.send(order_shipped("Ana", "A-1009 shipped. Buy now 50% off"), claims=BOT)
+
+    assert (status, body["decision"]["reasons"]) == (409, ["promotional_content"])
+    assert body["decision"]["matched_phrase"] == "50% off"
+    assert stack.meta.requests == []
 
 
 # --- Instagram ----------------------------------------------------------------------------------

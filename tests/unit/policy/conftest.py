@@ -77,11 +77,13 @@ def template(
     status: TemplateStatus = TemplateStatus.APPROVED,
     body: str = "Hi {{1}}, your order {{2}} has shipped.",
     name: str = "order_shipped",
+    parameters: tuple[str, ...] | None = None,
 ) -> Content:
-    return Content(
-        kind=ContentKind.TEMPLATE,
-        template=Template(name=name, language="en_US", category=category, status=status, body=body),
-    )
+    """A template as sent: by default with a value for each parameter its body declares."""
+    draft = Template(name=name, language="en_US", category=category, status=status, body=body)
+    if parameters is None:
+        parameters = ("Ana", "#4411", "Monday", "14:00")[: draft.declared_parameters()]
+    return Content(kind=ContentKind.TEMPLATE, template=draft.model_copy(update={"parameters": parameters}))
 
 
 def feedback_template() -> Content:

@@ -21,6 +21,7 @@ from windowkeeper.policy.model import (
     Decision,
     DecisionInput,
     EntryPoint,
+    HumanOwner,
     MarketingOptIn,
     OutboundRecord,
     OutboundRequest,
@@ -106,6 +107,11 @@ def contact_states(draw: st.DrawFn, channel: Channel, at: datetime) -> ContactSt
         unreachable_since=near() if draw(st.integers(0, 9)) == 0 else None,
         window_closed_early_at=near() if draw(st.integers(0, 9)) == 0 else None,
         outbound=outbound,
+        human_owner=(
+            HumanOwner(agent_id="agent-1", since=near(), last_activity_at=draw(st.none() | st.just(near())))
+            if draw(st.integers(0, 3)) == 0
+            else None
+        ),
     )
 
 
@@ -136,6 +142,7 @@ def scenarios(draw: st.DrawFn) -> tuple[DecisionInput, datetime]:
         content=draw(contents),
         request=draw(requests),
         usage=AccountUsage(bot_initiated_this_month=draw(st.sampled_from([0, 9_999, 10_000]))),
+        every_claim_known=draw(st.booleans()),
     )
     return inp, at
 

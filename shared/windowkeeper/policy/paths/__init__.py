@@ -2,7 +2,8 @@
 
 Each evaluator answers "may this go by my path at ``at``?" with a ``PathResult``; the engine picks
 which paths to try and combines their answers. Shared checks live in ``checks``, the verdict type
-and its constructors in ``verdict``.
+and its constructors in ``verdict``; ``handover`` holds automation back on every path while a
+person owns the conversation.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import partial
 
 from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import Path
+from windowkeeper.policy.paths.handover import respecting_handover
 from windowkeeper.policy.paths.marketing import marketing_message
 from windowkeeper.policy.paths.private_reply import private_reply
 from windowkeeper.policy.paths.tags import tagged
@@ -22,7 +24,7 @@ from windowkeeper.policy.paths.windowless import bot_initiated, direct
 
 __all__ = ["EVALUATORS", "PathResult"]
 
-EVALUATORS: Mapping[Path, Callable[[Ask], PathResult]] = {
+_PATHS: Mapping[Path, Callable[[Ask], PathResult]] = {
     Path.FREE_FORM: free_form,
     Path.HUMAN_AGENT: partial(tagged, path=Path.HUMAN_AGENT),
     Path.MESSAGE_TAG: partial(tagged, path=Path.MESSAGE_TAG),
@@ -35,4 +37,9 @@ EVALUATORS: Mapping[Path, Callable[[Ask], PathResult]] = {
     Path.PLUS_ONE: plus_one,
     Path.BOT_INITIATED: bot_initiated,
     Path.DIRECT: direct,
+}
+
+# Every path, for every sender: automation waits while a person owns the conversation.
+EVALUATORS: Mapping[Path, Callable[[Ask], PathResult]] = {
+    path: respecting_handover(evaluate) for path, evaluate in _PATHS.items()
 }

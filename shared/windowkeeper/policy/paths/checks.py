@@ -42,7 +42,9 @@ def screen(ask: Ask, path: Path, rule: Rule[Any]) -> PathResult | bool:
         return False
     texts = [ask.content.text or ""]
     if ask.content.template is not None:
-        texts.append(ask.content.template.body)
+        # What the customer reads: the body with the sender's parameters filled in, so a
+        # promotion typed into a parameter of a utility template is screened too.
+        texts.append(ask.content.template.rendered())
     phrase = next((p for p in map(find_promotional_phrase, texts) if p), None)
     if phrase is None:
         return False

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from windowkeeper.policy import explain
 from windowkeeper.policy.facts import Ask, action_opens_window
-from windowkeeper.policy.model import Path, ReasonCode
+from windowkeeper.policy.model import ContentKind, Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate, screen
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse, rule_end
 from windowkeeper.policy.rules import (
@@ -64,6 +64,25 @@ def tagged(ask: Ask, path: Path) -> PathResult:
     tag = params.tag
     if blocked := gate(ask, path, rule):
         return blocked
+    if params.human_only and not ask.sender.is_human and ask.request.tag is not None:
+        # Asked for by name, by automation: refused whatever the window (the request misstates
+        # who sends); a path merely listed as an option goes on to say when it opens.
+        return refuse(
+            path,
+            rule,
+            ReasonCode.HUMAN_ONLY,
+            f"{tag} is for a person's own message, and this sender is automation",
+            needs="a person must send it",
+        )
+    feedback = ask.content is not None and ask.content.kind is ContentKind.FEEDBACK_TEMPLATE
+    if feedback and ContentKind.FEEDBACK_TEMPLATE not in (params.content_kinds or ()):
+        where = "" if Path.CUSTOMER_FEEDBACK in ask.table.paths else f"; {ask.channel_label} has none"
+        return refuse(
+            path,
+            rule,
+            ReasonCode.CONTENT_INVALID,
+            f"the customer feedback template goes only with CUSTOMER_FEEDBACK, not {tag}{where}",
+        )
     if not ask.contacted:
         return refuse(
             path, rule, ReasonCode.NEVER_CONTACTED, f"{tag} needs a conversation the customer started"

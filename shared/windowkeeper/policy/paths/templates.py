@@ -102,6 +102,17 @@ def template(ask: Ask, path: Path) -> PathResult:
                 f"template {template.name} is {template.category.value}; this path takes "
                 f"{params.category.value}",
             )
+        declared = template.declared_parameters()
+        if template.body and len(template.parameters) != declared:
+            # Meta refuses it with 132000 (parameter count mismatch, C1): refused before it goes.
+            return refuse(
+                path,
+                rule,
+                ReasonCode.CONTENT_INVALID,
+                f"template {template.name} takes {declared} parameter(s) and "
+                f"{len(template.parameters)} were given",
+                needs=f"a value for each of the template's {declared} parameter(s)",
+            )
     purpose = ask.request.purpose
     if purpose is not None and params.category not in PURPOSE_TEMPLATE_CATEGORIES[purpose]:
         return refuse(
