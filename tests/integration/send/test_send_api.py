@@ -12,15 +12,17 @@ from tests.integration.send.conftest import AGENT, BOT, GLOBEX_AGENT, NOW, SendS
 from tests.support.accounts import (
     GLOBEX_PAGE_ID,
     IG_ACCOUNT_ID,
+    OTHER_TENANT,
     PAGE_ID,
     PAGE_TOKEN,
     TENANT,
     WA_PHONE_NUMBER_ID,
 )
 from tests.support.seed import human_owner
+from windowkeeper import aws as wk_aws
 from windowkeeper.events import DetailType
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, to_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, to_ms, violation_key
 
 PSID = "6789012345678901"
 IGSID = "1789012345678902"
@@ -242,8 +244,11 @@ def test_a_cross_tenant_send_is_forbidden_and_audited(stack: SendStack) -> None:
 
     assert (status, body["reason"]) == (403, "forbidden_tenant")
     assert stack.meta.requests == []
-    [audit] = stack.items(Channel.MESSENGER, PAGE_ID, PSID, DECISION_SK_PREFIX)
-    assert audit["kind"] == "tenant_violation"
+    assert stack.items(Channel.MESSENGER, PAGE_ID, PSID, DECISION_SK_PREFIX) == []  # not in acme's space
+    audit = wk_aws.table(stack.table_name).get_item(
+        Key=violation_key(OTHER_TENANT, f"{NOW:%Y-%m-%d}", "messenger", PAGE_ID, "agent-mallory")
+    )["Item"]
+    assert (audit["kind"], audit["attempts"]) == ("tenant_violation", 1)
     assert (audit["principal_subject"], audit["tenant_id"], audit["account_tenant_id"]) == (
         "agent-mallory",
         "globex",
