@@ -29,6 +29,7 @@ from windowkeeper.http import (
     json_response,
     request_principal,
 )
+from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_generated_id, checked_id
 from windowkeeper.policy.model import Channel
 from windowkeeper.scheduling import followups, jobs, sweep, wiring
 from windowkeeper.scheduling.followups import PREVIEW_NOTE, FollowupIn
@@ -40,6 +41,7 @@ app = APIGatewayHttpResolver()
 install_api_error_handlers(app, logger, metrics, internal_message="Something went wrong on our side.")
 
 RESULTS_PAGE_MAX = 1000
+AFTER_CURSOR_MAX = 512  # a contact key: C#<channel>#<account, <= 128>#<contact, <= 256>
 
 
 # The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
@@ -153,7 +155,10 @@ def list_followups() -> Response[Any]:
     except ValueError as error:
         raise ApiError(400, "invalid_channel", "The 'channel' query parameter names no channel.") from error
     records = wiring.followup_service().list_for_contact(
-        principal, channel, _query("account_id"), _query("contact_id")
+        principal,
+        channel,
+        checked_id("account_id", _query("account_id"), max_length=ACCOUNT_ID_MAX),
+        checked_id("contact_id", _query("contact_id"), max_length=CONTACT_ID_MAX),
     )
     _count("FollowupViews")
     return json_response(200, {"followups": [followups.view(r) for r in records]})
@@ -161,14 +166,16 @@ def list_followups() -> Response[Any]:
 
 @app.get("/v1/followups/<followup_id>")
 def get_followup(followup_id: str) -> Response[Any]:
-    record = wiring.followup_service().get(_principal(), followup_id)
+    record = wiring.followup_service().get(_principal(), checked_generated_id("followup_id", followup_id))
     _count("FollowupViews")
     return json_response(200, {"followup": followups.view(record)})
 
 
 @app.delete("/v1/followups/<followup_id>")
 def delete_followup(followup_id: str) -> Response[Any]:
-    record = wiring.followup_service().cancel(_principal(), followup_id, utc_now())
+    record = wiring.followup_service().cancel(
+        _principal(), checked_generated_id("followup_id", followup_id), utc_now()
+    )
     _count("FollowupsCancelled")
     return json_response(200, {"followup": followups.view(record)})
 
@@ -189,9 +196,19 @@ def post_reengagement() -> Response[Any]:
     )
 
 
+def _after_cursor(raw: str | None) -> str | None:
+    """The ``after`` cursor a previous page returned (a contact key), refused when it cannot be one."""
+    if raw is None or raw == "":
+        return None
+    if len(raw) > AFTER_CURSOR_MAX or not raw.isascii() or not raw.isprintable():
+        raise ApiError(400, "invalid_cursor", "'after' must be the 'next' value a previous page returned.")
+    return raw
+
+
 @app.get("/v1/reengagements/<job_id>")
 def get_reengagement(job_id: str) -> Response[Any]:
     principal = _principal()
+    checked_generated_id("job_id", job_id)
     params = app.current_event.query_string_parameters or {}
     try:
         limit = min(int(params.get("limit", RESULTS_PAGE_MAX)), RESULTS_PAGE_MAX)
@@ -200,7 +217,7 @@ def get_reengagement(job_id: str) -> Response[Any]:
     if limit < 1:
         raise ApiError(400, "invalid_limit", "'limit' must be at least 1.")
     job, results, after = wiring.job_service().results_page(
-        principal, job_id, limit=limit, after=params.get("after")
+        principal, job_id, limit=limit, after=_after_cursor(params.get("after"))
     )
     _count("ReengagementJobViews")
     return json_response(

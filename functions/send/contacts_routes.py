@@ -18,7 +18,7 @@ handlers ``send_app`` installs (``install_api_error_handlers``).
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -29,6 +29,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from windowkeeper.auth import Principal
 from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, json_body, json_response, request_principal
+from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_id
+from windowkeeper.instants import InstantError, parse_instant
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending.contacts import (
     ConsentRequest,
@@ -104,12 +106,21 @@ def _channel(value: str) -> Channel:
 
 
 def _ref(channel: str, account_id: str, contact_id: str) -> ContactRef:
-    return ContactRef(channel=_channel(channel), account_id=account_id, contact_id=contact_id)
+    return ContactRef(
+        channel=_channel(channel),
+        account_id=checked_id("account_id", account_id, max_length=ACCOUNT_ID_MAX),
+        contact_id=checked_id("contact_id", contact_id, max_length=CONTACT_ID_MAX),
+    )
 
 
 def _query(name: str) -> str | None:
     value = router.current_event.get_query_string_value(name)
     return value if value not in (None, "") else None
+
+
+def _account_query() -> str | None:
+    raw = _query("account_id")
+    return checked_id("account_id", raw, max_length=ACCOUNT_ID_MAX) if raw is not None else None
 
 
 def _limit(default: int) -> int:
@@ -124,16 +135,9 @@ def _limit(default: int) -> int:
 
 def _instant(raw: str) -> datetime:
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as error:
-        raise ApiError(400, "invalid_instant", f"'{raw}' is not an ISO 8601 instant.") from error
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ApiError(
-            400,
-            "invalid_instant",
-            "The instant needs an offset (e.g. 2026-11-21T10:00:00Z): local time is ambiguous.",
-        )
-    return value.astimezone(UTC)
+        return parse_instant(raw)
+    except InstantError as error:
+        raise ApiError(400, "invalid_instant", f"The query parameter 'at' is not usable: {error}.") from error
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -196,7 +200,7 @@ def get_conversations() -> Response[Any]:
     body = get_service().conversations(
         principal,
         channel=_channel(channel_raw) if channel_raw is not None else None,
-        account_id=_query("account_id"),
+        account_id=_account_query(),
         limit=_limit(CONVERSATIONS_DEFAULT_LIMIT),
         now=utc_now(),
     )

@@ -51,7 +51,7 @@ def _raw_body() -> bytes:
     event = app.current_event
     body = event.body or ""
     if not event.is_base64_encoded:
-        return body.encode("utf-8")
+        return body.encode("utf-8", "surrogatepass")  # the signature then decides on these bytes
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as error:
@@ -75,8 +75,15 @@ def receive() -> Response[Any]:
         app.current_event.headers or {},
         service.WebhookSettings.from_env(),
         now=utc_now(),
+        time_left=_time_left,
     )
     return _answer(outcome)
+
+
+def _time_left() -> float:
+    """Seconds this invocation has left before the function's timeout (the body's work is bounded by it)."""
+    remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
+    return float("inf") if remaining is None else float(remaining()) / 1000  # no context: a direct call
 
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]

@@ -7,6 +7,7 @@ the gateway verifies a token signed with a local key and passes the same claims.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -60,12 +61,29 @@ class Principal(BaseModel):
 
 
 def _groups(raw: Any) -> frozenset[str]:
-    # API Gateway flattens array claims into a string such as "[agents automation]".
+    """``cognito:groups`` as it reaches the function, split only where Cognito's names cannot be.
+
+    In the JWT Cognito emits a JSON array of group names. The HTTP API JWT authorizer flattens an
+    array claim into one string, ``"[agents support]"``: names joined by a space inside brackets.
+    A Cognito group name may hold commas and brackets' contents but never whitespace
+    (``[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+``), so whitespace is the only separator: a group named
+    ``"support,agents"`` stays one group and makes no one an agent. A JSON array in a string
+    (a direct invocation, another authorizer) is read as JSON.
+    """
     if isinstance(raw, list | tuple | set | frozenset):
-        return frozenset(str(g) for g in raw)
-    if isinstance(raw, str):
-        return frozenset(g for g in raw.strip("[]").replace(",", " ").split() if g)
-    return frozenset()
+        return frozenset(str(g) for g in raw if str(g))
+    if not isinstance(raw, str):
+        return frozenset()
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            text = text[1:-1]
+        else:
+            if isinstance(parsed, list):
+                return frozenset(str(g) for g in parsed if str(g))
+    return frozenset(text.split())
 
 
 def principal_from_event(event: dict[str, Any]) -> Principal:

@@ -10,6 +10,7 @@ unexpected exception as a logged 500.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -112,12 +113,84 @@ def request_principal(event: BaseProxyEvent) -> Principal:
     return principal_from_event(event.raw_event)
 
 
+MAX_JSON_DEPTH = 32
+"""No request of these APIs nests deeper; a 10,000-deep body would exhaust the parser's recursion."""
+_TOO_DEEP_MESSAGE = f"The request body nests objects or lists more than {MAX_JSON_DEPTH} levels deep."
+# A lone surrogate reaches ``json.loads`` as a ``\udXXX`` escape, as the character itself, or in
+# bytes as the CESU-style ``ED A0..BF ..`` sequence that ``json.loads`` of bytes lets through.
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_MAY_HOLD_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def may_hold_lone_surrogate(raw: str | bytes) -> bool:
+    """A cheap pre-check before walking parsed JSON for text no UTF-8 store accepts.
+
+    True for every body holding one, and for some that do not (escaped surrogate pairs, the way
+    Meta sends emoji): ``json_shape_problem`` then decides.
+    """
+    if isinstance(raw, bytes):
+        return _MAY_HOLD_SURROGATE_BYTES.search(raw) is not None
+    return _MAY_HOLD_SURROGATE.search(raw) is not None
+
+
 def json_body(event: BaseProxyEvent) -> Any:
-    """The request's JSON body; 400 ``invalid_request`` when absent, ``invalid_json`` when malformed."""
-    raw = event.decoded_body
+    """The request's JSON body, or a 400 whose reason says what is wrong with it.
+
+    ``invalid_request`` (no body), ``invalid_encoding`` (not UTF-8, or a base64 flag on a body that
+    is not base64), ``invalid_json``, ``json_too_deep`` (nested deeper than ``MAX_JSON_DEPTH``:
+    no request of this API needs more, and a 10,000-deep body would otherwise exhaust the parser's
+    recursion) and ``invalid_text`` (a lone UTF-16 surrogate such as ``\\ud800``: valid JSON, but no
+    text we could store, hash or send).
+    """
+    try:
+        raw = event.decoded_body
+    except ValueError as error:  # UnicodeDecodeError and binascii.Error are ValueErrors
+        raise ApiError(
+            400, "invalid_encoding", "The request body must be JSON text encoded as UTF-8."
+        ) from error
     if not raw:
         raise ApiError(400, "invalid_request", "The request needs a JSON body.")
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError as error:
+        raise ApiError(400, "json_too_deep", _TOO_DEEP_MESSAGE) from error
     except ValueError as error:
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from error
+    problem = json_shape_problem(value, check_text=may_hold_lone_surrogate(raw))
+    if problem == "json_too_deep":
+        raise ApiError(400, "json_too_deep", _TOO_DEEP_MESSAGE)
+    if problem == "invalid_text":
+        raise ApiError(
+            400,
+            "invalid_text",
+            "The request body holds text that is not valid Unicode (a lone surrogate such as \\ud800).",
+        )
+    return value
+
+
+def is_storable_text(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate (UTF-8, hence DynamoDB and hashing, refuse those)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def json_shape_problem(value: Any, *, check_text: bool) -> str | None:
+    """``json_too_deep``, ``invalid_text`` (only looked for when ``check_text``) or None, in one
+    iterative walk (no recursion, so no depth can exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return "json_too_deep"
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if check_text and isinstance(key, str) and not is_storable_text(key):
+                    return "invalid_text"
+                stack.append((child, depth + 1))
+        elif check_text and isinstance(item, str) and not is_storable_text(item):
+            return "invalid_text"
+    return None

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from windowkeeper.instants import EpochMs, EpochSeconds
+
 PAGE_INBOX_APP_ID = "263902037430900"  # Meta's Page Inbox: a person typed in Meta's inbox (M5)
 INSTAGRAM_INBOX_APP_ID = "1217981644879628"  # Instagram Inbox (M5)
 HUMAN_INBOX_APP_IDS = frozenset({PAGE_INBOX_APP_ID, INSTAGRAM_INBOX_APP_ID})
@@ -147,7 +149,7 @@ class MessagingEvent(MetaModel):
 
     sender: Party | None = None
     recipient: Party | None = None
-    timestamp: int
+    timestamp: EpochMs
     message: Message | None = None
     postback: Postback | None = None
     reaction: Reaction | None = None
@@ -183,7 +185,7 @@ class MessagingEntry(MetaModel):
     """An entry of object ``page`` or ``instagram``."""
 
     id: IdText
-    time: int | None = None
+    time: EpochMs | None = None
     messaging: list[MessagingEvent] = Field(default_factory=list)
     standby: list[MessagingEvent] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
@@ -202,7 +204,7 @@ class InstagramComment(MetaModel):
     from_: CommentAuthor = Field(alias="from")
     media: dict[str, Any] | None = None
     parent_id: IdText | None = None
-    timestamp: int | None = None
+    timestamp: EpochMs | None = None
 
 
 # ---------------------------------------------------------------- WhatsApp Cloud API
@@ -238,7 +240,7 @@ class WaMessage(MetaModel):
     from_: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
     id: str
-    timestamp: int  # epoch seconds, sent as a string
+    timestamp: EpochSeconds  # epoch seconds, sent as a string
     type: str
     text: dict[str, Any] | None = None
     interactive: dict[str, Any] | None = None
@@ -264,7 +266,7 @@ class WaPricing(MetaModel):
 class WaStatus(MetaModel):
     id: str
     status: str  # sent | delivered | read | played | failed
-    timestamp: int
+    timestamp: EpochSeconds
     recipient_id: str | None = None
     recipient_user_id: str | None = None
     pricing: WaPricing | None = None
@@ -279,7 +281,7 @@ class WaCall(MetaModel):
     event: str | None = None  # connect | terminate
     direction: str | None = None  # USER_INITIATED | BUSINESS_INITIATED
     status: str | None = None
-    timestamp: int
+    timestamp: EpochSeconds
     duration: int | None = None
 
 
@@ -289,7 +291,7 @@ class WaUserPreference(MetaModel):
     category: str | None = None  # marketing_messages
     value: str  # stop | resume
     detail: str | None = None
-    timestamp: int
+    timestamp: EpochSeconds
 
 
 class WaValue(MetaModel):

@@ -8,7 +8,10 @@ POST, in order (each step only after the previous one succeeded):
    an unknown account or an unparsable entry is refused and the body quarantined, the rest of
    the batch still processed; unknown event kinds are counted and the body quarantined;
 3. one conditional ``UpdateItem`` per contact (``writer.py``), one ``BatchWriteItem`` round for
-   the conversation log, ``PutEvents`` in batches of 10, at most one S3 put;
+   the conversation log, ``PutEvents`` in batches of 10, at most one S3 put; chunk by chunk of
+   contacts, each only while the invocation has ``TIME_RESERVE_SECONDS`` left: a body that would
+   not finish is quarantined as ``deferred_over_time`` after the chunks done (replaying it applies
+   the rest), never timed out half-way;
 4. 200 ``{"status": "ok", "events": n}``. Any storage failure answers 500 so Meta retries; every
    write above is idempotent, so a retry repeats nothing harmful (events carry stable ids).
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +40,7 @@ from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
 from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
 from windowkeeper.ingest.quarantine import quarantine
+from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
 from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.store.accounts import AccountStore
@@ -48,6 +52,11 @@ from windowkeeper.store.keys import from_ms
 logger = Logger(child=True)
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+# One invocation writes chunk after chunk while at least TIME_RESERVE_SECONDS are left (room for
+# one more chunk, the quarantine put and the answer); the rest of the body is deferred.
+TIME_RESERVE_SECONDS = 3.0
+CHUNK_CONTACTS = 25
+CHUNK_EVENTS = 100
 
 _account_stores: dict[str, AccountStore] = {}
 
@@ -132,7 +141,9 @@ def handle_post(
     settings: WebhookSettings,
     *,
     now: datetime,
+    time_left: Callable[[], float] | None = None,
 ) -> Outcome:
+    """``time_left``: seconds this invocation has left (the Lambda context's); None: unbounded."""
     if len(body) > settings.max_body_bytes:
         logger.warning("webhook body too large", extra={"bytes": len(body), "limit": settings.max_body_bytes})
         return _error(
@@ -156,7 +167,7 @@ def handle_post(
         )
         return _error(401, problem.value, message, SignatureRejected=1)
     try:
-        return _process(body, settings, now)
+        return _process(body, settings, now, time_left)
     except (ClientError, BotoCoreError, events.PublishError) as error:
         logger.exception("webhook storage failure", extra={"error": type(error).__name__})
         return _error(
@@ -174,11 +185,18 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
+def _process(
+    body: bytes, settings: WebhookSettings, now: datetime, time_left: Callable[[], float] | None
+) -> Outcome:
     try:
         payload = json.loads(body)
+    except RecursionError:
+        return _quarantine_whole(body, settings, now, "json_too_deep", "the body nests too deep to parse")
     except ValueError:
         return _quarantine_whole(body, settings, now, "invalid_json", "the body is not JSON")
+    # Text no store accepts (a lone surrogate) is replaced before anything is written, so the
+    # batch applies whole and a retry converges; the exact body is quarantined to show what came.
+    unencodable = scrub_lone_surrogates(payload)[1] if may_hold_lone_surrogate(body) else 0
     try:
         envelope = Envelope.model_validate(payload)
     except ValidationError as error:
@@ -192,19 +210,45 @@ def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
     normalized = normalize(envelope, store.get_for_webhook)
     deltas = collapse(normalized.observations)
     writer = ContactWriter(settings.table_name, lambda record: _due(record, normalized, now))
-    results = {key: writer.write(delta) for key, delta in deltas.items()}
-    logged, journaled = _log_and_journal(settings.table_name, normalized)
-    bus_events = _bus_events(normalized, deltas, results, now)
-    published = events.publish(bus_events, bus=settings.event_bus) if bus_events else 0
+    results: dict[ContactKey, WriteResult] = {}
+    logged = published = journaled = 0
+    chunks = _chunks(normalized.observations)
+    done = 0
+    # Chunk by chunk (state, log, events), each only while the invocation has time for it: a
+    # body too big to finish is deferred whole rather than timed out half-way (see ARCHITECTURE).
+    for chunk in chunks:
+        if time_left is not None and done and time_left() < TIME_RESERVE_SECONDS:
+            break
+        for key in dict.fromkeys(o.key for o in chunk):
+            if key in deltas:
+                results[key] = writer.write(deltas[key])
+        chunk_logged, chunk_journaled = _log_and_journal(settings.table_name, normalized, chunk)
+        logged += chunk_logged
+        journaled += chunk_journaled
+        bus_events = _bus_events(normalized, deltas, results, now, chunk)
+        published += events.publish(bus_events, bus=settings.event_bus) if bus_events else 0
+        done += 1
+    deferred_contacts = len({o.key for chunk in chunks[done:] for o in chunk})
 
     reasons = sorted(
         {r.reason for r in normalized.rejections}
         | ({"unknown_event_kind"} if normalized.unknown_kinds else set())
+        | ({"unencodable_text"} if unencodable else set())
+        | ({"deferred_over_time"} if deferred_contacts else set())
     )
     if reasons:
         detail = "; ".join(
             [f"{r.reason} {r.webhook_object}/{r.entry_id} {r.detail}".strip() for r in normalized.rejections]
             + [f"unknown {kind}" for kind in sorted(set(normalized.unknown_kinds))]
+            + ([f"unencodable_text {unencodable} lone surrogate(s) stored as U+FFFD"] if unencodable else [])
+            + (
+                [
+                    f"deferred_over_time {deferred_contacts} of {len(deltas)} contacts not written: "
+                    "replay the body (idempotent) to apply them"
+                ]
+                if deferred_contacts
+                else []
+            )
         )
         quarantine(settings.quarantine_bucket, body, reason=",".join(reasons), received_at=now, detail=detail)
     for page_id, action in normalized.page_notices:
@@ -227,9 +271,13 @@ def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
             "unknown_kinds": sorted(set(normalized.unknown_kinds)),
         },
     )
+    answer: dict[str, Any] = {"status": "ok", "events": normalized.events}
+    if deferred_contacts:
+        logger.warning("webhook body deferred", extra={"deferred_contacts": deferred_contacts})
+        answer["deferred_contacts"] = deferred_contacts
     return Outcome(
         200,
-        {"status": "ok", "events": normalized.events},
+        answer,
         {
             "ParsedEvents": normalized.events,
             "StateWrites": writes,
@@ -238,6 +286,9 @@ def _process(body: bytes, settings: WebhookSettings, now: datetime) -> Outcome:
             "LoggedMessages": logged,
             "UnknownAccount": unknown_accounts,
             "UnknownEventKinds": len(normalized.unknown_kinds),
+            "UnencodableText": unencodable,
+            "WebhookDeferred": 1 if deferred_contacts else 0,
+            "DeferredContacts": deferred_contacts,
             "Quarantined": 1 if reasons else 0,
         },
     )
@@ -262,12 +313,34 @@ def _due(record: ContactRecord, normalized: Normalized, now: datetime) -> dict[s
     return next_due(record, account.profile(), now)
 
 
-def _log_and_journal(table_name: str, normalized: Normalized) -> tuple[int, int]:
+def _chunks(observations: Sequence[Observation]) -> list[list[Observation]]:
+    """Observations grouped by contact (first-seen order), cut into chunks of about
+    ``CHUNK_CONTACTS`` contacts or ``CHUNK_EVENTS`` events: one contact is never split."""
+    by_contact: dict[ContactKey, list[Observation]] = {}
+    for observation in observations:
+        by_contact.setdefault(observation.key, []).append(observation)
+    chunks: list[list[Observation]] = []
+    current: list[Observation] = []
+    contacts = 0
+    for group in by_contact.values():
+        if current and (contacts >= CHUNK_CONTACTS or len(current) + len(group) > CHUNK_EVENTS):
+            chunks.append(current)
+            current, contacts = [], 0
+        current.extend(group)
+        contacts += 1
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _log_and_journal(
+    table_name: str, normalized: Normalized, observations: Sequence[Observation]
+) -> tuple[int, int]:
     """Conversation-log items and the contacts' journal entries (``store/history.py``), written
     together, one ``BatchWriteItem`` per 25 (a put of the same key is harmless). Returns counts."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
     journaled = 0
-    for observation in normalized.observations:
+    for observation in observations:
         entry = entry_from_observation(observation)
         if entry is None:
             continue
@@ -276,7 +349,7 @@ def _log_and_journal(table_name: str, normalized: Normalized) -> tuple[int, int]
         if (item["pk"], item["sk"]) not in items:
             items[(item["pk"], item["sk"])] = item
             journaled += 1
-    for observation in normalized.observations:
+    for observation in observations:
         line = observation.log
         if line is None:
             continue
@@ -308,9 +381,11 @@ def _bus_events(
     deltas: Mapping[ContactKey, ContactDelta],
     results: Mapping[ContactKey, WriteResult],
     now: datetime,
+    observations: Sequence[Observation] | None = None,
 ) -> list[BusEvent]:
+    """The bus events of ``observations`` (default: all of the POST's)."""
     out: list[BusEvent] = []
-    for observation in normalized.observations:
+    for observation in normalized.observations if observations is None else observations:
         if observation.detail_type is None:
             continue
         detail = {**observation.detail, "at": _iso(observation.at_ms)}

@@ -23,12 +23,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.http import ApiError
+from windowkeeper.ids import AccountId, ContactId
+from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, Purpose
 from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort
 from windowkeeper.scheduling.schedules import ScheduleClient, ScheduleError, validate_one_time
@@ -65,9 +67,9 @@ class FollowupIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     channel: Channel
-    account_id: str = Field(min_length=1, max_length=128)
-    contact_id: str = Field(min_length=1, max_length=256)
-    send_at: AwareDatetime
+    account_id: AccountId
+    contact_id: ContactId
+    send_at: InputInstant
     content: ContentIn
     purpose: Purpose | None = None
     tag: str | None = Field(default=None, min_length=1, max_length=64)

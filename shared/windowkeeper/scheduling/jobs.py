@@ -26,12 +26,14 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 from aws_lambda_powertools import Logger
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.http import ApiError
+from windowkeeper.ids import AccountId, ContactId
+from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Purpose
 from windowkeeper.scheduling.ports import SendPort
 from windowkeeper.scheduling.schedules import MIN_LEAD, ScheduleClient, ScheduleError, validate_one_time
@@ -61,13 +63,13 @@ class ReengagementIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     channel: Channel
-    account_id: str = Field(min_length=1, max_length=128)
+    account_id: AccountId
     purpose: Purpose
     content_by_path: dict[str, ContentIn] = Field(min_length=1)
     silent_for_hours: int | None = Field(default=None, ge=1, le=MAX_SILENT_FOR_HOURS)
-    contact_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_CONTACT_IDS)
+    contact_ids: list[ContactId] | None = Field(default=None, min_length=1, max_length=MAX_CONTACT_IDS)
     confirm_not_promotional: bool = False
-    run_at: AwareDatetime | None = None  # default: as soon as Scheduler can (about a minute)
+    run_at: InputInstant | None = None  # default: as soon as Scheduler can (about a minute)
     client_reference: str | None = Field(default=None, min_length=1, max_length=128)
 
     @model_validator(mode="after")

@@ -2,8 +2,9 @@
 
 Shared by the send gate (``SendService``) and the contacts API (``ContactsService``) so both answer
 alike: an unknown account is 404 ``unknown_account``; an account of another tenant is 403
-``forbidden_tenant``, logged, counted (``TenantViolations``) and, where a contact is named, written
-to that contact's audit trail (the account owner sees who tried); an unknown contact is 404
+``forbidden_tenant``, logged, counted (``TenantViolations``) and recorded under the *caller's*
+tenant as one counter per caller, account and day (``windowkeeper.store.violations``): never in
+the other tenant's space, so no request can create records there; an unknown contact is 404
 ``unknown_contact``.
 """
 
@@ -22,10 +23,10 @@ from windowkeeper.auth import Principal
 from windowkeeper.http import ApiError
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.audit import AuditEntry, append_audit, expires_at
 from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.keys import contact_pk
 from windowkeeper.store.ownership import read_contact_item
+from windowkeeper.store.violations import record_tenant_violation
 
 logger = Logger(child=True)
 
@@ -106,21 +107,21 @@ class ContactAccess:
     def _tenant_violation(
         self, principal: Principal, account: AccountConfig, contact_id: str | None, now: datetime
     ) -> None:
-        audit_id: str | None = None
-        if contact_id is not None:
-            audit_id = self.new_id()
-            entry = AuditEntry(
-                audit_id=audit_id,
-                kind="tenant_violation",
-                at_ms=to_ms(now),
-                **audit_actor(principal, account, contact_id),
-                outcome="forbidden",
-                reasons=["forbidden_tenant"],
-                expires_at=expires_at(now, account.audit_retention_days),
-            )
-            append_audit(
-                self.table_name, contact_pk(account.channel, account.account_id, contact_id), now, entry
-            )
+        # Counted under the caller's own tenant, one item per caller, account and day: a refused
+        # request must not create records in the other tenant's space (windowkeeper.store.violations).
+        actor = audit_actor(principal, account, contact_id or "")
+        record = record_tenant_violation(
+            self.table_name,
+            caller_tenant_id=principal.tenant_id,
+            caller_subject=principal.subject,
+            caller_kind=actor["principal_kind"],
+            channel=account.channel.value,
+            account_id=account.account_id,
+            account_tenant_id=account.tenant_id,
+            contact_id=contact_id,
+            now=now,
+        )
+        audit_id = f"{record['pk']}/{record['sk']}"
         logger.warning(
             "cross-tenant attempt refused",
             extra={

@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.http import ApiError
+from windowkeeper.ids import AccountId, ContactId
+from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import (
     Channel,
     Content,
     ContentKind,
-    Instant,
     OutboundRequest,
     Purpose,
 )
@@ -84,8 +85,8 @@ class SendRequest(_Body):
     """``POST /v1/messages``: what to send to whom, and what for. Never who sends it."""
 
     channel: Channel
-    account_id: str = Field(min_length=1, max_length=128)
-    contact_id: str = Field(min_length=1, max_length=256)
+    account_id: AccountId
+    contact_id: ContactId
     content: ContentIn
     tag: str | None = Field(default=None, min_length=1, max_length=64, examples=["HUMAN_AGENT"])
     purpose: Purpose | None = None
@@ -104,7 +105,7 @@ class SendRequest(_Body):
 class CheckRequest(SendRequest):
     """``POST /v1/messages/check``: the same question, optionally "as of" another instant."""
 
-    at: Instant | None = Field(
+    at: InputInstant | None = Field(
         default=None,
         description="ISO 8601 instant with an offset; the decision as of then (default: now).",
     )

@@ -80,6 +80,8 @@ from windowkeeper.store.outbound import (
 
 logger = Logger(child=True)
 
+GRAPH_TOKEN_INVALID_CODE = 190  # Graph: access token expired, revoked or invalid
+
 DecideFn = Callable[[DecisionInput, datetime], Decision]
 
 UNKNOWN_CONTACT_MESSAGE = "This contact has never written to the account, so no message can reach them yet."
@@ -564,6 +566,10 @@ class SendService:
             self._count("DeliveryUnknown")
         if outcome.graph_error is not None or outcome.status in ("failed", "unknown"):
             self._count("GraphErrors")
+        if (outcome.graph_error or {}).get("code") == GRAPH_TOKEN_INVALID_CODE:
+            # The Page/WhatsApp token expired or was revoked: every send of the account fails until
+            # someone re-authorises it (PageTokenInvalidAlarm).
+            self._count("PageTokenInvalid")
 
 
 def _amend(decision: Decision, result: DeliveryResult) -> Decision:

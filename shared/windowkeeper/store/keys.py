@@ -15,6 +15,7 @@ tenant membership      ``T#<tenant_id>``                       ``A#<channel>#<ac
 follow-up              ``F#<followup_id>``                     ``FOLLOWUP``
 re-engagement job      ``J#<job_id>``                          ``JOB`` / ``T#<contact pk>``
 sweep cursor           ``SWEEP``                              ``CURSOR``
+tenant violations      ``V#<caller tenant_id>``               ``<day>#<channel>#<account>#<sub>``
 quarantine record      (S3, not the table)
 =====================  =====================================  ===============================
 
@@ -60,6 +61,14 @@ def parse_contact_pk(pk: str) -> tuple[Channel, str, str]:
         raise ValueError(f"not a contact key: {pk!r}")
     channel, account_id, contact_id = pk[len(CONTACT_PREFIX) :].split("#", 2)
     return Channel(channel), account_id, contact_id
+
+
+def violation_key(
+    tenant_id: str, day: str, channel: Channel | str, account_id: str, subject: str
+) -> dict[str, str]:
+    """A caller's refused cross-tenant attempts on one account in one UTC day: one counter item,
+    filed under the *caller's* tenant (never in the other tenant's space)."""
+    return {"pk": f"V#{tenant_id}", "sk": f"{day}#{Channel(channel).value}#{account_id}#{subject}"}
 
 
 def account_pk(channel: Channel | str, account_id: str) -> str:

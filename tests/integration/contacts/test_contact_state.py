@@ -10,7 +10,7 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.contacts import StoredOptIn
 from windowkeeper.store.followups import followup_sk
-from windowkeeper.store.keys import to_ms
+from windowkeeper.store.keys import to_ms, violation_key
 
 from .conftest import AGENT, BOT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 
@@ -183,12 +183,14 @@ def test_another_tenants_contact_is_forbidden_and_the_attempt_audited(stack: Con
     )
     status, body = stack.call("GET", contact_path(Channel.MESSENGER, GLOBEX_PAGE_ID, PSID), claims=AGENT)
     assert (status, body["reason"]) == (403, "forbidden_tenant")
-    audit = stack.items(Channel.MESSENGER, GLOBEX_PAGE_ID, PSID, "DEC#")
-    assert len(audit) == 1
-    assert audit[0]["kind"] == "tenant_violation"
-    assert audit[0]["principal_subject"] == "agent-ana"
-    assert audit[0]["tenant_id"] == TENANT
-    assert audit[0]["account_tenant_id"] == "globex"
+    # Recorded under the caller's tenant (store.violations), never in the other tenant's contact.
+    assert stack.items(Channel.MESSENGER, GLOBEX_PAGE_ID, PSID, "DEC#") == []
+    violation = wk_aws.table(stack.table_name).get_item(
+        Key=violation_key(TENANT, f"{NOW:%Y-%m-%d}", "messenger", GLOBEX_PAGE_ID, "agent-ana")
+    )["Item"]
+    assert violation["kind"] == "tenant_violation"
+    assert (violation["principal_subject"], violation["tenant_id"]) == ("agent-ana", TENANT)
+    assert violation["account_tenant_id"] == "globex"
     # The owner of the account still reads its own contact.
     status, _ = stack.call("GET", contact_path(Channel.MESSENGER, GLOBEX_PAGE_ID, PSID), claims=GLOBEX_AGENT)
     assert status == 200

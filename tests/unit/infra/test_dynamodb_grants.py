@@ -48,6 +48,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/sending/contacts.py", "ContactsService._recent_contacts"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit.py", "append_audit"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/audit.py", "list_decisions"): frozenset({SEND}),
+    ("shared/windowkeeper/store/violations.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation.py", "list_messages"): frozenset({SEND}),
     ("shared/windowkeeper/store/outbound.py", "_read"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/outbound.py", "claim_send"): frozenset({SEND, SCHEDULER}),
