@@ -5,7 +5,9 @@ median CPU time (user + system) and peak RSS of that process, with the spread. F
 the same run: ``import boto3`` (the least any function does) and ``import boto3`` plus one
 DynamoDB client (the least a function that touches the table does). The functions' rows import
 the handler module, then build the clients their first request builds (through
-``windowkeeper.aws``, as the code does). Fake credentials and names only: nothing is called.
+``windowkeeper.aws``, as the code does). One more row imports the webhook with no bytecode to read
+or write (an empty ``PYTHONPYCACHEPREFIX``): what a layer shipped without .pyc pays on Lambda.
+Fake credentials and names only: nothing is called.
 Prints figures; asserts nothing.
 
 Run: ``scripts/bench-coldstart [--repeat 3]``.
@@ -18,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +42,9 @@ SCENARIOS: tuple[tuple[str, str], ...] = (
     ("webhook: import + first clients", "import webhook_app\n" + WEBHOOK_CLIENTS),
     ("send: import", "import send_app"),
     ("send: import + first clients", "import send_app\n" + SEND_CLIENTS),
+    ("webhook: import, no .pyc shipped", "import webhook_app"),
 )
+NO_BYTECODE = "webhook: import, no .pyc shipped"
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -55,7 +60,7 @@ ENVIRONMENT = {
 }
 
 
-def run_once(code: str) -> tuple[float, float]:
+def run_once(code: str, bytecode: bool = True) -> tuple[float, float]:
     """CPU ms and peak RSS MiB of a fresh interpreter running ``code``."""
     paths = [REPO / "shared", REPO / "functions" / "webhook", REPO / "functions" / "send"]
     env = {
@@ -63,6 +68,8 @@ def run_once(code: str) -> tuple[float, float]:
         **ENVIRONMENT,
         "PYTHONPATH": os.pathsep.join(str(p) for p in paths),
     }
+    if not bytecode:
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="no-pyc-"))
     process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO)
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
@@ -77,12 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     if not args.quick:
-        for _, code in SCENARIOS:  # warm the file cache and write any missing bytecode first
-            run_once(code)
+        for name, code in SCENARIOS:  # warm the file cache and write any missing bytecode first
+            run_once(code, bytecode=name != NO_BYTECODE)
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in SCENARIOS}
     for _ in range(repeat):  # interleaved, so every scenario sees the same machine load
         for name, code in SCENARIOS:
-            results[name].append(run_once(code))
+            results[name].append(run_once(code, bytecode=name != NO_BYTECODE))
 
     def median_cpu(name: str) -> float:
         return statistics.median(cpu for cpu, _ in results[name])
