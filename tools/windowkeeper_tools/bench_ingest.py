@@ -384,13 +384,7 @@ def aws_calls_per_post(messages: int = 50) -> None:
             headers = {"x-hub-signature-256": payloads.signature(body, APP_SECRET)}
             settings = service.WebhookSettings.from_env()
             service.handle_post(body, headers, settings, now=NOW)  # warm: secret and account reads
-            calls: dict[str, int] = {}
-
-            def count(event_name: str, **_: Any) -> None:
-                operation = event_name.rsplit(".", maxsplit=1)[-1]
-                calls[operation] = calls.get(operation, 0) + 1
-
-            aws.session().events.register("before-call", count)
+            calls.clear()
             parts = [
                 payloads.messenger_message(PAGE_ID, psid, f"again {i}", NOW + timedelta(seconds=i))
                 for i in range(messages)
