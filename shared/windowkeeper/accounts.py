@@ -9,6 +9,7 @@ table when deployed (``windowkeeper accounts load FILE`` writes them).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -27,9 +28,8 @@ class AccountConfig(AccountProfile):
     app_id: str | None = None  # our Meta app id (conversation routing, echo detection)
 
     def profile(self) -> AccountProfile:
-        return AccountProfile.model_validate(
-            self.model_dump(include=set(AccountProfile.model_fields)),
-        )
+        """The engine's view of the account, built once per distinct account (see ``_profile``)."""
+        return _profile(self)
 
     def template(self, name: str, language: str) -> Template | None:
         for template in self.templates:
@@ -43,6 +43,13 @@ class AccountConfig(AccountProfile):
         if self.channel is Channel.WHATSAPP:
             return self.waba_id or self.account_id
         return self.account_id
+
+
+@lru_cache(maxsize=256)
+def _profile(account: AccountConfig) -> AccountProfile:
+    """Keyed by the frozen account's fields: the webhook asks for the profile for every contact of
+    a batch, and dumping and re-validating it each time cost more than the engine's answer."""
+    return AccountProfile.model_validate(account.model_dump(include=set(AccountProfile.model_fields)))
 
 
 class AccountsFile(BaseModel):

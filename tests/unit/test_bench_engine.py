@@ -16,3 +16,5 @@ def test_the_engine_benchmark_runs_every_question_and_prints_its_figures(
         assert question.name in printed
     assert "decisions/s on one core" in printed
     assert "retained per Decision" in printed
+    assert "check() yes/no + path" in printed
+    assert "x floor" in printed

@@ -3,23 +3,27 @@
 Runs a mix of realistic questions (a bot reply in the window, a person after two days on
 Messenger, an automation refused HUMAN_AGENT, a WhatsApp template after the window, a promotional
 text screened under a tag, an Instagram contact gone quiet for eight days, a Viber bot message)
-through ``decide``, ``evaluate_paths`` and ``window_closings`` and prints latency percentiles,
-throughput and allocation figures. Prints figures; asserts nothing.
+through ``decide``, ``check``, ``evaluate_paths`` and ``window_closings`` and prints latency
+percentiles, throughput and allocation figures. Then CPU time per call (``time.process_time``, so
+other processes on a shared machine count less), as the median of 3 repeats with their spread,
+next to a floor measured in the same run: building one ``Decision`` from constants, the model every
+decision ends in. Prints figures; asserts nothing.
 
-Run: ``scripts/bench-engine [--decisions 20000]``.
+Run: ``scripts/bench-engine [--decisions 20000]`` (``--decisions 16``: a smoke run).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from windowkeeper.policy.engine import decide, evaluate_paths, window_closings
+from windowkeeper.policy.engine import check, decide, evaluate_paths, window_closings
 from windowkeeper.policy.model import (
     AccountProfile,
     AutomationKind,
@@ -28,9 +32,11 @@ from windowkeeper.policy.model import (
     Content,
     ContentKind,
     CustomerActionKind,
+    Decision,
     DecisionInput,
     MarketingOptIn,
     OutboundRequest,
+    Path,
     Purpose,
     Sender,
     SenderKind,
@@ -175,6 +181,57 @@ def _time(call: Callable[[], object], repeats: int) -> list[int]:
     return samples
 
 
+def cpu_us_per_call(call: Callable[[], object], calls: int, repeats: int = 3) -> list[float]:
+    """CPU µs per call, one figure per repeat (each repeat makes ``calls`` calls)."""
+    figures = []
+    for _ in range(repeats):
+        gc.collect()
+        started = time.process_time_ns()
+        for _ in range(calls):
+            call()
+        figures.append((time.process_time_ns() - started) / calls / 1000)
+    return figures
+
+
+def floor_decision() -> Decision:
+    """The floor: one allowed ``Decision`` built from constants (every decide() builds one)."""
+    return Decision(
+        allowed=True,
+        path=Path.FREE_FORM,
+        send_fields={"messaging_type": "RESPONSE"},
+        rule=None,
+        explanation="Free-form is open.",
+        decided_at=LAST_MESSAGE,
+        valid_until=LAST_MESSAGE,
+    )
+
+
+def cpu_table(mix: Sequence[Question], decisions: int) -> None:
+    rounds = max(1, decisions // len(mix))
+
+    def over_mix(function: Callable[[DecisionInput, datetime], object]) -> Callable[[], None]:
+        def one_round() -> None:
+            for question in mix:
+                function(question.inp, question.at)
+
+        return one_round
+
+    floor = cpu_us_per_call(floor_decision, rounds * len(mix))
+    floor_us = statistics.median(floor)
+    print(
+        f"CPU per call, median of 3 ({rounds * len(mix)} calls each), floor = one Decision built "
+        f"from constants: {floor_us:.1f} µs (spread {min(floor):.1f}-{max(floor):.1f})"
+    )
+    print(f"  {'call':34} {'µs':>7} {'spread':>13} {'x floor':>8} {'answers/s':>10}")
+    for label, function in (("decide() with options", decide), ("check() yes/no + path", check)):
+        figures = [f / len(mix) for f in cpu_us_per_call(over_mix(function), rounds)]
+        median = statistics.median(figures)
+        print(
+            f"  {label:34} {median:7.1f} {min(figures):6.1f}-{max(figures):<6.1f} "
+            f"{median / floor_us:8.1f} {1e6 / median:10,.0f}"
+        )
+
+
 def run(decisions: int) -> None:
     mix = questions()
     per_question = max(1, decisions // len(mix))
@@ -222,6 +279,7 @@ def run(decisions: int) -> None:
         f"memory: {(after - before) / len(kept) / 1024:.1f} KiB retained per Decision "
         f"(with its options), peak {(peak - before) / 1024:.0f} KiB while making {len(kept)}"
     )
+    cpu_table(mix, decisions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from enum import StrEnum
+from functools import lru_cache
 
 from windowkeeper.policy.model import AccountProfile
 
@@ -24,6 +25,8 @@ class KeywordIntent(StrEnum):
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: NFKD, drop combining marks, casefold, squeeze spaces."""
+    if text.isascii():  # nothing to decompose; ASCII casefolds as it lower-cases
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
@@ -57,10 +60,14 @@ def keyword_intent(text: str | None, account: AccountProfile) -> KeywordIntent |
     message = keyword_form(text)
     if not message:
         return None
-    opt_out = account.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS
-    opt_in = account.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS
-    if message in {keyword_form(k) for k in opt_out}:
+    if message in _keyword_forms(account.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS):
         return KeywordIntent.OPT_OUT
-    if message in {keyword_form(k) for k in opt_in}:
+    if message in _keyword_forms(account.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS):
         return KeywordIntent.OPT_IN
     return None
+
+
+@lru_cache(maxsize=1024)
+def _keyword_forms(keywords: tuple[str, ...]) -> frozenset[str]:
+    """An account's keyword list folded once, not once per message (keyed by the list itself)."""
+    return frozenset(keyword_form(k) for k in keywords)

@@ -228,7 +228,8 @@ class ContactWriter:
     def write(self, delta: ContactDelta) -> WriteResult:
         if not delta.needs_write:
             return WriteResult(item=None, writes=0, window_applied=False)
-        due = self.due_for(self._projected(delta)) if delta.window else None
+        projected = self._projected(delta) if delta.window else None
+        due = self.due_for(projected) if projected is not None else None
         old: Item | None = None
         writes = 0
         for _ in range(MAX_ATTEMPTS):
@@ -244,7 +245,7 @@ class ContactWriter:
                 raw: Any = error.response.get("Item")
                 old = plain(_deserialise(raw)) if raw else {}
                 continue
-            if window_applied:
+            if window_applied and not (projected and _same_due_inputs(projected, new)):
                 writes += self._correct_due(delta, new, due)
             return WriteResult(item=new, writes=writes, window_applied=window_applied)
         raise RuntimeError(f"contact state update lost {MAX_ATTEMPTS} races in a row")
@@ -356,3 +357,25 @@ def _deserialise(item: dict[str, Any]) -> Item:
     """The old item inside a ConditionalCheckFailed error comes in DynamoDB's typed format."""
     deserializer = TypeDeserializer()
     return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+# What a contact's next notice depends on: ``next_due`` reads the key, channel and window instant,
+# ``window_closings`` the action kind, entry point, ad start, pending comment and early close. When
+# the stored item matches the POST's projection on all of them, the notice already written is the
+# one the full state gives, and computing it a second time is skipped (most writes).
+_DUE_INPUTS: tuple[tuple[str, Any], ...] = (
+    ("pk", None),
+    ("channel", None),
+    ("last_customer_action_ms", None),
+    ("last_customer_action_kind", None),
+    ("entry_point", None),
+    ("ad_conversation_started_ms", None),
+    ("pending_comment_id", None),
+    ("pending_comment_ms", None),
+    ("pending_comment_replied", False),
+    ("window_closed_early_ms", None),
+)
+
+
+def _same_due_inputs(projected: ContactRecord, item: Item) -> bool:
+    return all(item.get(name, default) == getattr(projected, name) for name, default in _DUE_INPUTS)

@@ -30,7 +30,7 @@ lists the other options and combines the verdicts.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from windowkeeper.policy import explain
@@ -66,7 +66,15 @@ from windowkeeper.policy.rules import (
     rules_of,
 )
 
-__all__ = ["WindowClosings", "decide", "evaluate_paths", "opens_window", "window_closings"]
+__all__ = [
+    "Answer",
+    "WindowClosings",
+    "check",
+    "decide",
+    "evaluate_paths",
+    "opens_window",
+    "window_closings",
+]
 
 
 # --- which paths a request asks for --------------------------------------------------------
@@ -147,8 +155,37 @@ def _require_aware(at: datetime) -> datetime:
 # --- public API ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The short answer: may it go now, and by which path (None when it may not)."""
+
+    allowed: bool
+    path: Path | None
+
+
+_REFUSED = Answer(allowed=False, path=None)
+
+
+def check(inp: DecisionInput, at: datetime) -> Answer:
+    """Yes/no and the path, as ``decide`` would answer, without options, reasons or explanation.
+
+    For callers that ask often and show little: an agent UI colouring its composer as the agent
+    types, a job screening thousands of contacts. ``decide`` is built on the same steps, and a
+    property test holds the two to the same answer.
+    """
+    ask = ask_at(inp, _require_aware(at))
+    for path in _candidates(ask)[0]:
+        if EVALUATORS[path](ask).allowed:
+            return Answer(allowed=True, path=path)
+    return _REFUSED
+
+
 def decide(inp: DecisionInput, at: datetime) -> Decision:
-    """Whether ``inp`` may be sent at ``at``, by which path, and what else would work."""
+    """Whether ``inp`` may be sent at ``at``, by which path, and what else would work.
+
+    The same steps as ``check`` (which stops at the first allowed path), then every candidate's
+    verdict, the other paths as options, the boundaries and the explanation.
+    """
     at = _require_aware(at)
     ask = ask_at(inp, at)
     paths, explicit = _candidates(ask)

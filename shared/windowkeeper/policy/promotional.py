@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
 
 # Written naturally; folding makes matching insensitive to case and accents.
 PROMOTIONAL_PHRASES: tuple[str, ...] = (
@@ -92,6 +94,7 @@ _PERCENT_PATTERNS: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
@@ -102,8 +105,10 @@ def fold(text: str) -> str:
     return "".join(_fold_char(c) for c in text)
 
 
-def _folded_with_positions(text: str) -> tuple[str, list[int]]:
+def _folded_with_positions(text: str) -> tuple[str, Sequence[int]]:
     """The folded text and, for each folded character, the index of its original character."""
+    if text.isascii():  # ASCII has nothing to decompose and folds one character to one
+        return text.lower(), range(len(text))
     folded: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):

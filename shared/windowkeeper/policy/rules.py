@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property, lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 from windowkeeper.policy.model import (
@@ -36,8 +37,9 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
+@lru_cache(maxsize=512)
 def day_start(day: date) -> datetime:
-    """The UTC instant a dated rule change takes effect."""
+    """The UTC instant a dated rule change takes effect (cached: rule dates are a few dozen days)."""
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
@@ -186,12 +188,20 @@ class Rule(Generic[P]):
     effective_until: date | None = None
 
     def in_force(self, at: datetime) -> bool:
-        if self.effective_from is not None and at < day_start(self.effective_from):
-            return False
-        return self.effective_until is None or at < day_start(self.effective_until)
+        starts, ends = self.bounds
+        return (starts is None or at >= starts) and (ends is None or at < ends)
 
     def started_by(self, at: datetime) -> bool:
-        return self.effective_from is None or at >= day_start(self.effective_from)
+        starts = self.bounds[0]
+        return starts is None or at >= starts
+
+    @cached_property
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The instants the rule starts and stops (None: undated), built once per rule."""
+        return (
+            day_start(self.effective_from) if self.effective_from else None,
+            day_start(self.effective_until) if self.effective_until else None,
+        )
 
     def ref(self) -> RuleRef:
         return RuleRef(
@@ -808,16 +818,52 @@ class _RuleIndex:
 
     source: tuple[Rule[Any], ...] | None = None
     by_key: dict[tuple[str, Channel], tuple[Rule[Any], ...]] = field(default_factory=dict)
+    # Rules change only at UTC midnights, so the rules in force are the same all day long.
+    by_day: dict[tuple[str, Channel, date], tuple[Rule[Any], ...]] = field(default_factory=dict)
+    change_instants: dict[Channel, tuple[datetime, ...]] = field(default_factory=dict)
 
-    def lookup(self, family_name: str, channel: Channel) -> tuple[Rule[Any], ...]:
+    def _fresh(self) -> None:
         if self.source is not RULES:
             grouped: dict[tuple[str, Channel], list[Rule[Any]]] = {}
             for rule in RULES:
                 for rule_channel in rule.channels:
                     grouped.setdefault((rule.family.name, rule_channel), []).append(rule)
             self.by_key = {key: tuple(found) for key, found in grouped.items()}
+            self.by_day = {}
+            self.change_instants = {}
             self.source = RULES
+
+    def lookup(self, family_name: str, channel: Channel) -> tuple[Rule[Any], ...]:
+        self._fresh()
         return self.by_key.get((family_name, channel), ())
+
+    def in_force(self, family_name: str, channel: Channel, at: datetime) -> tuple[Rule[Any], ...]:
+        self._fresh()
+        if at.tzinfo is not UTC:  # the day index is by UTC date; other zones take the long way
+            return tuple(r for r in self.by_key.get((family_name, channel), ()) if r.in_force(at))
+        key = (family_name, channel, at.date())
+        found = self.by_day.get(key)
+        if found is None:
+            if len(self.by_day) > 50_000:  # a long-running process asked about very many days
+                self.by_day.clear()
+            found = self.by_day[key] = tuple(
+                r for r in self.by_key.get((family_name, channel), ()) if r.in_force(at)
+            )
+        return found
+
+    def changes(self, channel: Channel) -> tuple[datetime, ...]:
+        self._fresh()
+        found = self.change_instants.get(channel)
+        if found is None:
+            instants = {
+                day_start(day)
+                for rule in RULES
+                if channel in rule.channels
+                for day in (rule.effective_from, rule.effective_until)
+                if day is not None
+            }
+            found = self.change_instants[channel] = tuple(sorted(instants))
+        return found
 
 
 _RULE_INDEX = _RuleIndex()
@@ -830,7 +876,7 @@ def rules_of(family: Family[P], channel: Channel) -> tuple[Rule[P], ...]:
 
 def in_force(family: Family[P], channel: Channel, at: datetime) -> tuple[Rule[P], ...]:
     """The rules of a family in force on a channel at an instant, in table order."""
-    return tuple(r for r in rules_of(family, channel) if r.in_force(at))
+    return _RULE_INDEX.in_force(family.name, channel, at)
 
 
 def first_in_force(family: Family[P], channel: Channel, at: datetime) -> Rule[P] | None:
@@ -840,14 +886,7 @@ def first_in_force(family: Family[P], channel: Channel, at: datetime) -> Rule[P]
 
 def rule_change_instants(channel: Channel) -> tuple[datetime, ...]:
     """Every instant a rule for this channel starts or stops: decisions may change there."""
-    instants = {
-        day_start(day)
-        for rule in RULES
-        if channel in rule.channels
-        for day in (rule.effective_from, rule.effective_until)
-        if day is not None
-    }
-    return tuple(sorted(instants))
+    return _RULE_INDEX.changes(channel)
 
 
 def marketing_backoff_until(

@@ -267,8 +267,21 @@ def test_layer_is_built_from_shared_with_its_requirements(
     content = (template_path.parent / layer["Properties"]["ContentUri"]).resolve()
     assert (content / "windowkeeper" / "__init__.py").is_file()
     assert (content / "requirements.txt").is_file()
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+
+
+def test_layer_build_installs_for_arm64_and_ships_hash_based_bytecode(
+    sam_template: dict[str, Any], template_path: Path
+) -> None:
+    """Lambda's /opt is read-only: without shipped .pyc every cold start compiles the layer again."""
+    layer = sam_template["Resources"]["SharedLayer"]
+    makefile = (template_path.parent / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "build-SharedLayer:" in makefile  # the target `sam build` runs for BuildMethod: makefile
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--requirement requirements.txt" in makefile
+    assert "compileall" in makefile and "--invalidation-mode checked-hash" in makefile
 
 
 def test_tracing_is_one_parameter_off_by_default_for_every_function(cfn_template: dict[str, Any]) -> None:

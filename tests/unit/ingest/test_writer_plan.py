@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tests.unit.ingest.meta_fixtures import BASE_MS, PSID_A
+from windowkeeper import aws
 from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, RoutingDelta, WindowChange
 from windowkeeper.ingest.observations import ContactKey
-from windowkeeper.ingest.writer import ContactWriter
+from windowkeeper.ingest.writer import DUE_ATTRIBUTES, ContactWriter
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
+from windowkeeper.store.contacts import ContactRecord
 
 KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
 WRITER = ContactWriter("table", lambda record: None)
@@ -67,3 +73,50 @@ def test_release_to_the_bot_clears_the_human_clock_and_routing_app() -> None:
     part, _ = WRITER.plan(delta(routing=routing), None, None)
     assert part.set["owner"] == "bot"
     assert {"routing_owner_app_id", "owner_agent_id", "owner_last_activity_ms"} <= set(part.remove)
+
+
+def _answering(monkeypatch: pytest.MonkeyPatch, stored: dict[str, object]) -> list[dict[str, object]]:
+    """A table whose UpdateItem answers ALL_NEW: the written window plus what ``stored`` already held."""
+    calls: list[dict[str, object]] = []
+
+    class Table:
+        def update_item(self, **arguments: Any) -> dict[str, Any]:
+            calls.append(arguments)
+            item = {
+                **arguments["Key"],
+                "tenant_id": "acme",
+                "channel": KEY.channel.value,
+                "account_id": KEY.account_id,
+                "contact_id": KEY.contact_id,
+                "last_customer_action_ms": WINDOW.at_ms,
+                "last_customer_action_kind": WINDOW.kind.value,
+                **stored,
+            }
+            return {"Attributes": item}
+
+    monkeypatch.setattr(aws, "table", lambda _name: Table())
+    return calls
+
+
+def test_the_notice_is_computed_once_when_the_stored_state_adds_nothing_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _answering(monkeypatch, {"display_name": "Ana", "opted_out": []})
+    seen: list[ContactRecord] = []
+    result = ContactWriter("t", seen.append).write(delta(window=WINDOW))
+    assert (len(seen), len(calls), result.writes) == (1, 1, 1)
+
+
+def test_an_ad_start_from_an_earlier_post_still_gets_the_notice_recomputed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _answering(monkeypatch, {"ad_conversation_started_ms": WINDOW.at_ms - 1_000})
+    seen: list[ContactRecord] = []
+
+    def due_for(record: ContactRecord) -> dict[str, Any] | None:
+        seen.append(record)
+        return dict.fromkeys(DUE_ATTRIBUTES, 1) if record.ad_conversation_started_ms else None
+
+    result = ContactWriter("t", due_for).write(delta(window=WINDOW))
+    assert [r.ad_conversation_started_ms for r in seen] == [None, WINDOW.at_ms - 1_000]
+    assert (len(calls), result.writes) == (2, 2)  # the window, then the corrected notice

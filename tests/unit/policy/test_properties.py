@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.policy.conftest import AGENT, BOT, SCHEDULE, feedback_template, template, text
-from windowkeeper.policy.engine import decide
+from windowkeeper.policy.engine import check, decide
 from windowkeeper.policy.model import (
     AccountProfile,
     AccountUsage,
@@ -238,3 +238,16 @@ def test_the_decision_holds_until_valid_until(
     if later >= horizon:  # rounding at the microsecond
         return
     assert _comparable(decide(inp, later)) == _comparable(first)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.sampled_from([0, 0, -5, 9, 14]))
+def test_check_gives_the_same_yes_no_and_path_as_decide(
+    scenario: tuple[DecisionInput, datetime], offset_hours: int
+) -> None:
+    # Some instants carry a non-UTC offset: the per-day rule index is keyed by UTC date.
+    inp, at = scenario
+    at = at.astimezone(timezone(timedelta(hours=offset_hours)))
+    decision = decide(inp, at)
+    answer = check(inp, at)
+    assert (answer.allowed, answer.path) == (decision.allowed, decision.path)
