@@ -9,11 +9,12 @@ a function of the schema and the test), with no example database. Prints its fig
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ from windowkeeper_tools.local.stack import LocalStack
 pytestmark = pytest.mark.e2e
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-EXAMPLES_PER_OPERATION = 12  # per role and generation mode: 15 operations x 2 roles x 2 modes x 12
+# Per operation, role and generation mode (15 x 2 x 2 x 12); WINDOWKEEPER_FUZZ_EXAMPLES=200 digs deeper.
+EXAMPLES_PER_OPERATION = int(os.environ.get("WINDOWKEEPER_FUZZ_EXAMPLES", "12"))
 ANONYMOUS_EXAMPLES = 3  # per operation, without a token
 FUZZ_CONTACT = "fuzz-contact-1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -48,6 +50,7 @@ REAL = {"channel": Channel.MESSENGER.value, "account_id": MESSENGER_PAGE, "conta
 class Tally:
     cases: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    by_operation: dict[str, Counter[int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
 
@@ -86,6 +89,7 @@ def run_operation(
         response = call(case)
         tally.cases += 1
         tally.statuses[response.status_code] += 1
+        tally.by_operation.setdefault(operation.label, Counter())[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS)
         except (Exception, BaseExceptionGroup) as failure:
@@ -95,6 +99,52 @@ def run_operation(
             )
 
     fuzz()
+
+
+def test_the_created_answers_are_as_documented(stack: LocalStack, bot_token: str) -> None:
+    """What random bodies rarely reach: a follow-up and a re-engagement really created, then read."""
+    customer_writes(
+        stack, Channel.MESSENGER, MESSENGER_PAGE, FUZZ_CONTACT, "hello again", ago=timedelta(hours=1)
+    )
+    schema = schemathesis.openapi.from_path(DOCUMENT)
+    headers = {"Authorization": f"Bearer {bot_token}"}
+
+    def answer(method: str, path: str, **parts: Any) -> Any:
+        case = schema[path][method].Case(**parts)
+        response = case.call(base_url=stack.api_url, headers=headers, timeout=30)
+        case.validate_response(response, checks=CHECKS)
+        return response
+
+    # The local stack reads the process clock, as a deployed function does.
+    send_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    followup = {**REAL, "send_at": send_at, "content": {"type": "text", "text": "Any news on your order?"}}
+    created = answer("POST", "/v1/followups", body=followup)
+    assert created.status_code == 201, created.text
+    followup_id = created.json()["followup"]["followup_id"]
+    assert answer("POST", "/v1/followups", body=followup).status_code == 200  # the same body: the same one
+    assert (
+        answer("GET", "/v1/followups/{followup_id}", path_parameters={"followup_id": followup_id}).status_code
+        == 200
+    )
+    assert answer("GET", "/v1/followups", query=REAL).status_code == 200
+    assert (
+        answer(
+            "DELETE", "/v1/followups/{followup_id}", path_parameters={"followup_id": followup_id}
+        ).status_code
+        == 200
+    )
+
+    job = {
+        "channel": REAL["channel"],
+        "account_id": REAL["account_id"],
+        "purpose": "support",
+        "content_by_path": {"free_form": {"type": "text", "text": "We are here if you need us."}},
+        "contact_ids": [FUZZ_CONTACT],
+    }
+    started = answer("POST", "/v1/reengagements", body=job)
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job"]["job_id"]
+    assert answer("GET", "/v1/reengagements/{job_id}", path_parameters={"job_id": job_id}).status_code == 200
 
 
 def test_every_operation_answers_as_documented_under_fuzzing(
@@ -127,11 +177,13 @@ def test_every_operation_answers_as_documented_under_fuzzing(
     server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
     with capsys.disabled():  # the figures show in CI's log, even under -q
         print(
-            f"\nschemathesis {schemathesis.__version__}: {tally.cases} cases over {len(operations)} operations "
-            f"x 2 roles (agent, bot) x 2 modes, and without a token, in {seconds:.0f} s; "
+            f"\nschemathesis {schemathesis.__version__}: {tally.cases} cases over {len(operations)}"
+            f" operations x 2 roles (agent, bot) x 2 modes, and without a token, in {seconds:.0f} s; "
             f"statuses {dict(sorted(tally.statuses.items()))}; "
             f"{server_errors} 5xx; {len(tally.failures)} off the document"
         )
+        for label, statuses in tally.by_operation.items():
+            print(f"  {label}: {dict(sorted(statuses.items()))}")
     assert len(operations) == 15
     assert tally.failures == [], "\n".join(tally.failures[:20])
     assert server_errors == 0
