@@ -21,7 +21,7 @@ REASON = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 def api_errors() -> list[tuple[str, int, str, str]]:
     """(where, status, reason, message with ``{}`` placeholders) of every error raised in the code."""
-    found = []
+    found: list[tuple[str, int, str, str]] = []
     for source in SOURCES:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if not (
@@ -34,13 +34,14 @@ def api_errors() -> list[tuple[str, int, str, str]]:
             status = node.args[0] if node.func.id == "ApiError" else ast.Constant(400)
             reason, message = node.args[at_reason], node.args[at_message]
             if isinstance(message, ast.JoinedStr):
-                text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in message.values)
+                text = "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in message.values)
             else:
-                text = message.value if isinstance(message, ast.Constant) else "{}"
-            where = f"{source.relative_to(ROOT)}:{node.lineno}"
-            found.append(
-                (where, status.value if isinstance(status, ast.Constant) else 0, reason.value, str(text))
+                text = str(message.value) if isinstance(message, ast.Constant) else "{}"
+            code = (
+                int(status.value) if isinstance(status, ast.Constant) and isinstance(status.value, int) else 0
             )
+            where = f"{source.relative_to(ROOT)}:{node.lineno}"
+            found.append((where, code, str(getattr(reason, "value", "")), text))
     return found
 
 
