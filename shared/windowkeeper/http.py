@@ -11,15 +11,36 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from windowkeeper.auth import AuthError, Principal, principal_from_event
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request (``invalid_request`` only)."""
+
+    field: str = Field(description="Dotted location of the value, e.g. `content.text`.")
+    problem: str = Field(description="What is wrong with it.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the APIs: the OpenAPI document's error schema is this model's."""
+
+    # Some errors add context (a handover refused by Meta carries ``graph_error``).
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["error"] = "error"
+    reason: str = Field(min_length=1, description="Machine-readable code, e.g. `unknown_account`.")
+    message: str = Field(min_length=1, description="A sentence a person understands.")
+    problems: list[Problem] | None = Field(
+        default=None, description="Every validation problem (`invalid_request` from a body only)."
+    )
 
 
 class ApiError(Exception):
@@ -31,7 +52,8 @@ class ApiError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"status": "error", "reason": self.reason, "message": self.message, **self.extra}
+        body = ErrorBody(reason=self.reason, message=self.message, **self.extra)
+        return body.model_dump(mode="json", exclude={"problems"})  # problems: validation errors only
 
 
 def json_response(status: int, body: Any) -> Response[Any]:
@@ -48,15 +70,12 @@ def validation_error_response(error: ValidationError) -> Response[Any]:
         for e in error.errors(include_url=False)
     ]
     first = problems[0] if problems else {"field": "body", "problem": "invalid"}
-    return json_response(
-        400,
-        {
-            "status": "error",
-            "reason": "invalid_request",
-            "message": f"The request is not valid: {first['field']}: {first['problem']}.",
-            "problems": problems,
-        },
+    body = ErrorBody(
+        reason="invalid_request",
+        message=f"The request is not valid: {first['field']}: {first['problem']}.",
+        problems=[Problem.model_validate(problem) for problem in problems],
     )
+    return json_response(400, body.model_dump(mode="json", exclude_none=True))
 
 
 def _counted(response: Response[Any], metrics: Metrics | None) -> Response[Any]:

@@ -60,7 +60,23 @@ Publisher = Callable[[Iterable[BusEvent]], int]
 class ReengagementIn(BaseModel):
     """``POST /v1/reengagements``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # What ``_one_selection`` checks, said in the JSON Schema too: exactly one way to pick contacts.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {"silent_for_hours": {"type": "integer"}, "contact_ids": {"type": "null"}},
+                    "required": ["silent_for_hours"],
+                },
+                {
+                    "properties": {"contact_ids": {"type": "array"}, "silent_for_hours": {"type": "null"}},
+                    "required": ["contact_ids"],
+                },
+            ]
+        },
+    )
 
     channel: Channel
     account_id: AccountId
@@ -163,7 +179,8 @@ class JobService:
             raise ApiError(
                 400,
                 "unknown_path",
-                f"content_by_path accepts {', '.join(PATH_PREFERENCE)}; not {', '.join(sorted(unknown))}.",
+                f"The keys of 'content_by_path' are {', '.join(PATH_PREFERENCE)}; "
+                f"not {', '.join(sorted(unknown))}.",
             )
         run_at = body.run_at or now + MIN_LEAD + timedelta(seconds=1)
         try:

@@ -94,6 +94,18 @@ class _Body(BaseModel):
 class HandoverRequest(_Body):
     """``POST .../handover``: who should own the conversation from now on."""
 
+    # What ``_inbox_only_for_human`` checks, said in the JSON Schema too.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"to": {"const": "human"}}},
+                {"properties": {"to": {"const": "bot"}, "inbox": {"const": "console"}}},
+            ]
+        },
+    )
+
     to: Literal["human", "bot"]
     inbox: Literal["console", "meta"] = Field(
         default="console",

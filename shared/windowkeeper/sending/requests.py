@@ -7,7 +7,7 @@ silently ignored. The OpenAPI document's request schemas are generated from thes
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,7 +38,26 @@ class TemplateIn(_Body):
     parameters: list[str] = Field(default_factory=list, max_length=100)
 
 
+def _when(field: str, value: str, **required: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: when ``field`` is ``value``, the ``required`` fields are present with these types."""
+    return {"properties": {field: {"const": value}, **required}, "required": [field, *required]}
+
+
 class ContentIn(_Body):
+    # What ``_fields_match_type`` checks, said in the JSON Schema too (OpenAPI, fuzzers, clients).
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                _when("type", "text", text={"type": "string"}),
+                _when("type", "media", media_url={"type": "string"}, media_type={"type": "string"}),
+                _when("type", "template", template={"type": "object"}),
+                _when("type", "feedback_template"),
+            ]
+        },
+    )
+
     type: Literal["text", "media", "template", "feedback_template"]
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_CHARS)
     media_url: str | None = Field(default=None, pattern=r"^https://", max_length=2048)
