@@ -32,6 +32,7 @@ from windowkeeper.conversations import effective_owner
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.delta import ContactDelta, collapse
 from windowkeeper.ingest.due import next_due
+from windowkeeper.ingest.ledger import consent_ledger_record
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
 from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
@@ -41,7 +42,7 @@ from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.conversation import message_item
-from windowkeeper.store.keys import from_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, from_ms
 
 logger = Logger(child=True)
 
@@ -260,9 +261,13 @@ def _due(record: ContactRecord, normalized: Normalized, now: datetime) -> dict[s
 
 
 def _log_messages(table_name: str, normalized: Normalized) -> int:
-    """Conversation-log items, one ``BatchWriteItem`` per 25 (a put of the same key is harmless)."""
+    """Conversation-log and consent-ledger items, one ``BatchWriteItem`` per 25 (a put of the same
+    key is harmless)."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
     for observation in normalized.observations:
+        ledger = consent_ledger_record(observation, _account(normalized, observation.key))
+        if ledger is not None:  # the consent ledger rides the same BatchWriteItem round
+            items[(ledger["pk"], ledger["sk"])] = ledger
         line = observation.log
         if line is None:
             continue
@@ -286,7 +291,7 @@ def _log_messages(table_name: str, normalized: Normalized) -> int:
         with aws.table(table_name).batch_writer() as batch:
             for item in items.values():
                 batch.put_item(Item=item)
-    return len(items)
+    return sum(1 for _, sk in items if not sk.startswith(DECISION_SK_PREFIX))
 
 
 def _bus_events(

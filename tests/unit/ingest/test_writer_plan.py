@@ -11,7 +11,7 @@ from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
 WRITER = ContactWriter("table", lambda record: None)
 WINDOW = WindowChange(at_ms=BASE_MS, kind=CustomerActionKind.MESSAGE, event_id="m_1")
-STOP = ConsentDelta(at_ms=BASE_MS, opt_out=frozenset({ConsentScope.ALL}), opt_in=frozenset())
+STOP = ConsentDelta(opted_out_ms=((ConsentScope.ALL, BASE_MS),))
 DUE = {
     "due_bucket": "DUE#2026-11-22T21:00#03",
     "due_at_ms": BASE_MS + 23 * 3600_000,
@@ -24,23 +24,28 @@ def delta(**parts: object) -> ContactDelta:
     return ContactDelta(key=KEY, tenant_id="acme", customer_event=True, **parts)  # type: ignore[arg-type]
 
 
-def test_blind_plan_guards_every_instant_and_assumes_no_opt_out_list() -> None:
+def test_blind_plan_guards_every_instant_and_each_consent_fact_on_its_own() -> None:
     part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), None, DUE)
     assert window_applied
-    assert part.newer == {"last_customer_action_ms": BASE_MS, "consent_changed_ms": BASE_MS}
-    assert part.equals == {"opted_out": None}
-    assert part.set["opted_out"] == ["all"]
+    assert part.newer == {"last_customer_action_ms": BASE_MS, "consent_all_out_ms": BASE_MS}
+    assert part.equals == {}
+    assert part.set["consent_all_out_ms"] == BASE_MS
     assert part.set["due_window_ms"] == BASE_MS and part.set["subscribed"] is True
     assert part.set["account_shard"].startswith("A#messenger#104800000000001#")
 
 
 def test_retry_drops_the_window_when_the_stored_one_is_newer_and_keeps_consent() -> None:
-    old = {"last_customer_action_ms": BASE_MS + 1, "opted_out": ["marketing"], "tenant_id": "acme"}
+    old = {
+        "last_customer_action_ms": BASE_MS + 1,
+        "consent_marketing_out_ms": BASE_MS + 5,  # a newer fact of another scope changes nothing
+        "consent_all_in_ms": BASE_MS - 1,
+        "tenant_id": "acme",
+    }
     part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), old, DUE)
     assert not window_applied
     assert "last_customer_action_ms" not in part.set and "due_bucket" not in part.set
-    assert part.set["opted_out"] == ["all", "marketing"]
-    assert part.equals == {"opted_out": ["marketing"]}  # still what we based the list on
+    assert part.set["consent_all_out_ms"] == BASE_MS
+    assert part.newer == {"consent_all_out_ms": BASE_MS}
 
 
 def test_retry_of_a_fully_applied_delta_plans_nothing_to_write() -> None:
