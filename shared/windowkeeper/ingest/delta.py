@@ -59,7 +59,12 @@ class RoutingDelta:
     owner: OwnerKind | None = None
     owner_app_changed: bool = False  # a handover event said who holds the thread now
     owner_app_id: str | None = None
-    human_activity_ms: int | None = None
+    human_activity_ms: int | None = None  # the newest person's activity in Meta's inbox
+    # ``owner_since_ms`` is the newest explicit handover (take, pass, release) if there is one,
+    # else the first activity of a person: kept apart from the newest-wins owner, so it does not
+    # depend on the order deliveries land in.
+    explicit_ms: int | None = None
+    first_activity_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,8 @@ def _routing(ordered: list[Observation]) -> RoutingDelta | None:
     app_changed = False
     app_id: str | None = None
     human_ms: int | None = None
+    first_ms: int | None = None
+    explicit_ms: int | None = None
     for observation in changes:
         routing = observation.routing
         assert routing is not None
@@ -196,14 +203,19 @@ def _routing(ordered: list[Observation]) -> RoutingDelta | None:
             owner = routing.owner
         if routing.human_activity:
             human_ms = observation.at_ms
+            first_ms = observation.at_ms if first_ms is None else first_ms
         else:
             app_changed, app_id = True, routing.owner_app_id
+            if routing.owner is not None:
+                explicit_ms = observation.at_ms
     return RoutingDelta(
         at_ms=changes[-1].at_ms,
         owner=owner,
         owner_app_changed=app_changed,
         owner_app_id=app_id,
         human_activity_ms=human_ms,
+        explicit_ms=explicit_ms,
+        first_activity_ms=first_ms,
     )
 
 

@@ -16,7 +16,8 @@ backoff              ``marketing_backoff_until_ms`` itself
 closed early         ``window_closed_early_ms``     itself
 unreachable          ``unreachable_since_ms``       reason
 comment              ``pending_comment_ms``         comment id, ``pending_comment_replied=false``
-routing              ``routing_changed_ms``         owner, owner instants, ``routing_owner_app_id``
+routing              ``routing_changed_ms``         owner, last activity, ``routing_owner_app_id``
+owner since          ``routing_explicit_ms`` / min  ``owner_since_ms`` (see ``owner_since``)
 ===================  =============================  =========================================
 
 Consent is kept per fact with its own instant, never as one list behind one guard: an older STOP
@@ -61,6 +62,7 @@ class Part:
     add: dict[str, frozenset[str]] = field(default_factory=dict)  # DynamoDB ADD to a string set
     remove: tuple[str, ...] = ()
     newer: dict[str, int] = field(default_factory=dict)  # attribute must be absent or < value
+    older: dict[str, int] = field(default_factory=dict)  # attribute must be absent or > value
     equals: dict[str, Any] = field(default_factory=dict)  # attribute must equal value (None: absent)
 
     def merge(self, other: Part) -> None:
@@ -70,6 +72,7 @@ class Part:
         self.add.update(other.add)
         self.remove = (*self.remove, *other.remove)
         self.newer.update(other.newer)
+        self.older.update(other.older)
         self.equals.update(other.equals)
 
     @property
@@ -210,18 +213,42 @@ class ContactWriter:
             else:
                 part.set["routing_owner_app_id"] = change.owner_app_id
         if change.owner == "bot":
-            part.set.update({"owner": "bot", "owner_since_ms": change.at_ms})
+            part.set["owner"] = "bot"
             removes.extend(["owner_agent_id", "owner_last_activity_ms"])
         elif change.owner == "human":
             part.set["owner"] = "human"
-            activity = change.human_activity_ms or change.at_ms
-            part.set["owner_last_activity_ms"] = activity
-            if change.human_activity_ms is None:
-                part.set["owner_since_ms"] = change.at_ms  # Meta's inbox took the thread now
-            else:
-                part.set_if_absent["owner_since_ms"] = activity
+            part.set["owner_last_activity_ms"] = change.human_activity_ms or change.at_ms
         part.remove = tuple(removes)
         return part
+
+    def owner_since(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """``owner_since_ms``: the newest explicit handover, else the first activity of a person.
+
+        Its own guards (``routing_explicit_ms`` moves forward; an activity only lowers it while no
+        explicit handover is known), so a late or repeated handover event lands the same way.
+        """
+        change = delta.routing
+        if change is None:
+            return None
+        explicit = change.explicit_ms
+        if explicit is not None:
+            if not _newer(old, "routing_explicit_ms", explicit):
+                return None
+            return Part(
+                set={"owner_since_ms": explicit, "routing_explicit_ms": explicit},
+                newer={"routing_explicit_ms": explicit},
+            )
+        first = change.first_activity_ms
+        if first is None or _stored(old, "routing_explicit_ms") is not None:
+            return None
+        stored = _stored(old, "owner_since_ms")
+        if stored is not None and int(stored) <= first:
+            return None
+        return Part(
+            set={"owner_since_ms": first},
+            older={"owner_since_ms": first},
+            equals={"routing_explicit_ms": None},
+        )
 
     def plan(self, delta: ContactDelta, old: Item | None, due: dict[str, Any] | None) -> tuple[Part, bool]:
         """The whole update against ``old`` (None: blind); also whether the window part is in it."""
@@ -233,6 +260,7 @@ class ContactWriter:
             self.consent(delta, old),
             self.instants(delta, old),
             self.routing(delta, old),
+            self.owner_since(delta, old),
         ):
             if guarded is not None:
                 part.merge(guarded)
@@ -356,6 +384,9 @@ class ContactWriter:
         for attribute, at_ms in part.newer.items():
             placeholder = name(attribute)
             conditions.append(f"(attribute_not_exists({placeholder}) OR {placeholder} < {value(at_ms)})")
+        for attribute, at_ms in part.older.items():
+            placeholder = name(attribute)
+            conditions.append(f"(attribute_not_exists({placeholder}) OR {placeholder} > {value(at_ms)})")
         for attribute, expected in part.equals.items():
             placeholder = name(attribute)
             if expected is None:

@@ -140,6 +140,7 @@ class ContactRecord(BaseModel):
     owner_last_activity_ms: int | None = None
     routing_owner_app_id: str | None = None  # Meta conversation routing: the app holding the thread
     routing_changed_ms: int | None = None  # newest Meta handover/inbox event applied (webhook's guard)
+    routing_explicit_ms: int | None = None  # newest Meta take/pass/release: owner_since_ms's guard
 
     # Minute sweep (sparse GSI "due-index"): the next notice to publish for this contact.
     due_bucket: str | None = None
