@@ -288,10 +288,12 @@ class ContactWriter:
                 old = plain(_deserialise(raw)) if raw else {}
                 continue
             entry_applied = any(a in part.set for a in ("entry_point_ms", "ad_conversation_started_ms"))
+            closing_moved = entry_applied or "window_closed_early_ms" in part.set
             if window_applied:
                 writes += self._correct_due(delta, new, due)
-            elif entry_applied and new.get("last_customer_action_ms") is not None:
-                # A late ad message: the window stayed, but its closing (the ad's 7 days) may move.
+            elif closing_moved and new.get("last_customer_action_ms") is not None:
+                # The window stayed, but its closing moved: a late ad message (the ad's 7 days) or
+                # Meta closing it early (131047). The queued notice follows the full state.
                 queued = {a: new[a] for a in DUE_ATTRIBUTES if a in new}
                 complete = len(queued) == len(DUE_ATTRIBUTES)
                 writes += self._correct_due(delta, new, queued if complete else None)
