@@ -55,16 +55,26 @@ class ConsentDelta:
 
 @dataclass(frozen=True)
 class RoutingDelta:
-    at_ms: int
+    """Three registers, each with its own instant, so late or repeated events land the same way.
+
+    * who owns it: the newest event that says (``owner_at_ms``; a person's activity counts, and
+      the owner's last activity is that instant when it is a person);
+    * the app holding Meta's thread: the newest take / pass / release (``app_changed_ms``);
+    * ``owner_since_ms``: the newest explicit handover to someone (``explicit_ms``), else the
+      first activity of a person (``first_activity_ms``).
+    """
+
+    at_ms: int  # the newest routing event of any kind
+    owner_at_ms: int | None = None
     owner: OwnerKind | None = None
-    owner_app_changed: bool = False  # a handover event said who holds the thread now
+    app_changed_ms: int | None = None
     owner_app_id: str | None = None
-    human_activity_ms: int | None = None  # the newest person's activity in Meta's inbox
-    # ``owner_since_ms`` is the newest explicit handover (take, pass, release) if there is one,
-    # else the first activity of a person: kept apart from the newest-wins owner, so it does not
-    # depend on the order deliveries land in.
     explicit_ms: int | None = None
     first_activity_ms: int | None = None
+
+    @property
+    def owner_app_changed(self) -> bool:
+        return self.app_changed_ms is not None
 
 
 @dataclass(frozen=True)
@@ -190,30 +200,27 @@ def _routing(ordered: list[Observation]) -> RoutingDelta | None:
     changes = [o for o in ordered if o.routing is not None]
     if not changes:
         return None
-    owner: OwnerKind | None = None
-    app_changed = False
-    app_id: str | None = None
-    human_ms: int | None = None
+    owner_at: tuple[int, OwnerKind] | None = None
+    app: tuple[int, str | None] | None = None
     first_ms: int | None = None
     explicit_ms: int | None = None
-    for observation in changes:
+    for observation in changes:  # oldest first: the newest of each register is kept
         routing = observation.routing
         assert routing is not None
         if routing.owner is not None:
-            owner = routing.owner
+            owner_at = (observation.at_ms, routing.owner)
         if routing.human_activity:
-            human_ms = observation.at_ms
             first_ms = observation.at_ms if first_ms is None else first_ms
         else:
-            app_changed, app_id = True, routing.owner_app_id
+            app = (observation.at_ms, routing.owner_app_id)
             if routing.owner is not None:
                 explicit_ms = observation.at_ms
     return RoutingDelta(
         at_ms=changes[-1].at_ms,
-        owner=owner,
-        owner_app_changed=app_changed,
-        owner_app_id=app_id,
-        human_activity_ms=human_ms,
+        owner_at_ms=owner_at[0] if owner_at else None,
+        owner=owner_at[1] if owner_at else None,
+        app_changed_ms=app[0] if app else None,
+        owner_app_id=app[1] if app else None,
         explicit_ms=explicit_ms,
         first_activity_ms=first_ms,
     )

@@ -16,7 +16,8 @@ backoff              ``marketing_backoff_until_ms`` itself
 closed early         ``window_closed_early_ms``     itself
 unreachable          ``unreachable_since_ms``       reason
 comment              ``pending_comment_ms``         comment id, ``pending_comment_replied=false``
-routing              ``routing_changed_ms``         owner, last activity, ``routing_owner_app_id``
+owner                ``routing_changed_ms``         owner, last activity (newest event naming one)
+thread app           ``routing_app_changed_ms``     ``routing_owner_app_id`` (take / pass / release)
 owner since          ``routing_explicit_ms`` / min  ``owner_since_ms`` (see ``owner_since``)
 ===================  =============================  =========================================
 
@@ -202,24 +203,29 @@ class ContactWriter:
         return part
 
     def routing(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """Who owns the conversation (newest event that says) and the app holding Meta's thread."""
         change = delta.routing
-        if change is None or not _newer(old, "routing_changed_ms", change.at_ms):
+        if change is None:
             return None
-        part = Part(set={"routing_changed_ms": change.at_ms}, newer={"routing_changed_ms": change.at_ms})
-        removes: list[str] = []
-        if change.owner_app_changed:
+        part = Part()
+        owner_at = change.owner_at_ms
+        if owner_at is not None and _newer(old, "routing_changed_ms", owner_at):
+            part.set["routing_changed_ms"] = owner_at
+            part.newer["routing_changed_ms"] = owner_at
+            if change.owner == "bot":
+                part.set["owner"] = "bot"
+                part.remove = ("owner_agent_id", "owner_last_activity_ms")
+            else:
+                part.set.update({"owner": "human", "owner_last_activity_ms": owner_at})
+        app_at = change.app_changed_ms
+        if app_at is not None and _newer(old, "routing_app_changed_ms", app_at):
+            part.set["routing_app_changed_ms"] = app_at
+            part.newer["routing_app_changed_ms"] = app_at
             if change.owner_app_id is None:
-                removes.append("routing_owner_app_id")
+                part.remove = (*part.remove, "routing_owner_app_id")
             else:
                 part.set["routing_owner_app_id"] = change.owner_app_id
-        if change.owner == "bot":
-            part.set["owner"] = "bot"
-            removes.extend(["owner_agent_id", "owner_last_activity_ms"])
-        elif change.owner == "human":
-            part.set["owner"] = "human"
-            part.set["owner_last_activity_ms"] = change.human_activity_ms or change.at_ms
-        part.remove = tuple(removes)
-        return part
+        return part if not part.empty else None
 
     def owner_since(self, delta: ContactDelta, old: Item | None) -> Part | None:
         """``owner_since_ms``: the newest explicit handover, else the first activity of a person.

@@ -141,6 +141,7 @@ class ContactRecord(BaseModel):
     routing_owner_app_id: str | None = None  # Meta conversation routing: the app holding the thread
     routing_changed_ms: int | None = None  # newest Meta handover/inbox event applied (webhook's guard)
     routing_explicit_ms: int | None = None  # newest Meta take/pass/release: owner_since_ms's guard
+    routing_app_changed_ms: int | None = None  # newest take/pass/release: routing_owner_app_id's guard
 
     # Minute sweep (sparse GSI "due-index"): the next notice to publish for this contact.
     due_bucket: str | None = None

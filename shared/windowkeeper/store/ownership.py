@@ -45,6 +45,8 @@ OWNER_ATTRIBUTES = (
     "owner_last_activity_ms",
     "routing_owner_app_id",
     "routing_changed_ms",
+    "routing_app_changed_ms",
+    "routing_explicit_ms",
 )
 
 

@@ -61,9 +61,7 @@ def test_no_due_notice_removes_the_old_one() -> None:
 
 
 def test_page_inbox_activity_makes_a_human_owner_since_its_first_activity() -> None:
-    routing = RoutingDelta(
-        at_ms=BASE_MS, owner="human", human_activity_ms=BASE_MS, first_activity_ms=BASE_MS - 5
-    )
+    routing = RoutingDelta(at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="human", first_activity_ms=BASE_MS - 5)
     part, _ = WRITER.plan(delta(routing=routing), None, None)
     assert part.set["owner"] == "human" and part.set["owner_last_activity_ms"] == BASE_MS
     # "since" only ever moves to an earlier activity, and only while no explicit handover is known
@@ -73,16 +71,18 @@ def test_page_inbox_activity_makes_a_human_owner_since_its_first_activity() -> N
 
 
 def test_an_explicit_handover_sets_since_under_its_own_guard() -> None:
-    routing = RoutingDelta(at_ms=BASE_MS, owner="bot", owner_app_changed=True, explicit_ms=BASE_MS)
+    routing = RoutingDelta(
+        at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="bot", app_changed_ms=BASE_MS, explicit_ms=BASE_MS
+    )
     old = {"routing_changed_ms": BASE_MS + 10, "owner_since_ms": BASE_MS + 10, "tenant_id": "acme"}
     part, _ = WRITER.plan(delta(routing=routing), old, None)
     assert "owner" not in part.set  # a newer routing event decides who owns it...
     assert part.set["owner_since_ms"] == BASE_MS  # ...and this handover still says since when
-    assert part.newer == {"routing_explicit_ms": BASE_MS}
+    assert part.newer == {"routing_explicit_ms": BASE_MS, "routing_app_changed_ms": BASE_MS}
 
 
 def test_release_to_the_bot_clears_the_human_clock_and_routing_app() -> None:
-    routing = RoutingDelta(at_ms=BASE_MS, owner="bot", owner_app_changed=True, owner_app_id=None)
+    routing = RoutingDelta(at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="bot", app_changed_ms=BASE_MS)
     part, _ = WRITER.plan(delta(routing=routing), None, None)
     assert part.set["owner"] == "bot"
     assert {"routing_owner_app_id", "owner_agent_id", "owner_last_activity_ms"} <= set(part.remove)
