@@ -506,9 +506,7 @@ class ContactsService:
         append_audit(self.table_name, record.pk, now, entry)
         event = BusEvent(
             detail_type=DetailType.CONSENT_CHANGED,
-            event_id=stable_event_id(
-                record.pk, "consent", request.scope.value, request.action, to_ms(now)
-            ),
+            event_id=stable_event_id(record.pk, "consent", request.scope.value, request.action, to_ms(now)),
             detail={
                 "tenant_id": account.tenant_id,
                 "channel": account.channel.value,
