@@ -143,6 +143,32 @@ def require_answerable(at: datetime, now: datetime, retention_days: int) -> None
         )
 
 
+# What the journal does not fold and the item keeps: who the contact is, its recent sends (the
+# engine filters them by instant), and who owns the conversation (not journaled yet).
+CARRIED_FROM_ITEM = frozenset(
+    {
+        "pk",
+        "sk",
+        "tenant_id",
+        "channel",
+        "account_id",
+        "contact_id",
+        "display_name",
+        "recipient_country_code",
+        "recipient_region",
+        "whatsapp_user_id",
+        "account_shard",
+        "outbound",
+        "owner",
+        "owner_agent_id",
+        "owner_since_ms",
+        "owner_last_activity_ms",
+        "routing_owner_app_id",
+        "version",
+    }
+)
+
+
 def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: datetime) -> ContactRecord:
     """The contact item as it stood at ``at``: the journal folded up to ``at`` over the item's identity."""
     at_ms = to_ms(at)
@@ -151,31 +177,17 @@ def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: dat
     fields: dict[str, Any] = {}
     delta = collapse(observations).get(key)
     if delta is not None:
+        # The writer's own plan on an empty item: what these facts alone would store.
         part, _ = ContactWriter(table_name="", due_for=lambda _record: None).plan(delta, None, None)
-        fields = {**part.set_if_absent, **part.set, **part.append}
-    as_of = record.model_copy(
-        update={
-            # Everything the journal folds, reset first: absent from the fold = not yet known.
-            "last_customer_action_ms": None,
-            "last_customer_action_kind": None,
-            "entry_point": None,
-            "ad_conversation_started_ms": None,
-            "pending_comment_id": None,
-            "pending_comment_ms": None,
-            "pending_comment_replied": False,
-            "subscribed": False,
-            "consent_on_record": False,
-            "opted_out": [],
-            "consent_changed_ms": None,
-            "marketing_opt_ins": [],
-            "marketing_backoff_until_ms": None,
-            "unreachable_since_ms": None,
-            "unreachable_reason": None,
-            "window_closed_early_ms": None,
+        fields = {
+            **part.set_if_absent,
+            **part.set,
+            **part.append,
+            **{name: sorted(values) for name, values in part.add.items()},
         }
-    )
+    carried = record.model_dump(include=set(CARRIED_FROM_ITEM))
     folded = ContactRecord.model_validate(
-        {**as_of.model_dump(), **{k: v for k, v in fields.items() if k in ContactRecord.model_fields}}
+        {**{k: v for k, v in fields.items() if k in ContactRecord.model_fields}, **carried}
     )
     # A private reply already sent by ``at`` to the same comment spends it.
     replied = folded.pending_comment_id is not None and any(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from windowkeeper import aws as wk_aws
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.policy.model import Channel, CustomerActionKind
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.audit import AuditEntry
 from windowkeeper.store.contacts import ContactRecord
@@ -78,17 +78,22 @@ def put_contact(table_name: str, record: ContactRecord, **extra: Any) -> dict[st
                 ad_started=record.ad_conversation_started_ms == record.last_customer_action_ms,
             )
         )
-    if record.opted_out and record.consent_changed_ms is not None:
-        journal.append(
-            HistoryEntry(
-                entry_id=f"seeded-consent-{record.consent_changed_ms}",
-                at_ms=record.consent_changed_ms,
-                source="webhook",
-                kind="consent",
-                opt_out=tuple(record.opted_out),
-                consent_source="keyword",
+    for scope in ConsentScope:
+        for opt_out in (True, False):
+            at_ms = record.consent_instant(scope, opt_out)
+            if at_ms is None:
+                continue
+            journal.append(
+                HistoryEntry(
+                    entry_id=f"seeded-consent-{scope.value}-{opt_out}-{at_ms}",
+                    at_ms=at_ms,
+                    source="webhook",
+                    kind="consent",
+                    opt_out=(scope,) if opt_out else (),
+                    opt_in=() if opt_out else (scope,),
+                    consent_source="keyword",
+                )
             )
-        )
     for entry in journal:
         put_history_item(table_name, history_item(record.pk, entry, retention_days=400))
     return item

@@ -80,11 +80,15 @@ def test_before_the_first_message_the_contact_had_never_written() -> None:
 def test_consent_as_of_is_the_newest_word_by_then_whatever_order_the_journal_lists() -> None:
     stop, start = NOW - timedelta(days=2), NOW - timedelta(days=1)
     journal = [keyword(start, "k2", out=False), keyword(stop, "k1", out=True)]
-    record = stored(opted_out=[], consent_changed_ms=to_ms(start))
+    record = stored(consent_all_out_ms=to_ms(stop), consent_all_in_ms=to_ms(start))
 
-    assert record_as_of(record, journal, stop + timedelta(hours=1)).opted_out == [ConsentScope.ALL]
-    assert record_as_of(record, journal, start + timedelta(hours=1)).opted_out == []
-    assert record_as_of(record, journal, stop - timedelta(hours=1)).opted_out == []
+    def opted_out(at: datetime) -> frozenset[ConsentScope]:
+        return record_as_of(record, journal, at).scopes_opted_out()
+
+    assert opted_out(stop + timedelta(hours=1)) == {ConsentScope.ALL}
+    assert opted_out(start + timedelta(hours=1)) == frozenset()
+    assert opted_out(stop - timedelta(hours=1)) == frozenset()
+    assert record.scopes_opted_out() == frozenset()  # the item alone knows only the newest word
 
 
 def test_metas_verdicts_are_journaled_and_never_expire() -> None:
@@ -100,7 +104,7 @@ def test_metas_verdicts_are_journaled_and_never_expire() -> None:
     assert "expires_at" not in history_item(PK, entry, retention_days=30)
     later = record_as_of(stored(), [entry], NOW + timedelta(minutes=1))
     assert later.unreachable_since_ms == to_ms(NOW)
-    assert later.opted_out == [ConsentScope.MARKETING]
+    assert later.scopes_opted_out() == {ConsentScope.MARKETING}
     assert "expires_at" in history_item(PK, message(NOW, "m"), retention_days=30)
 
 

@@ -23,26 +23,58 @@ class WindowChange:
     at_ms: int
     kind: CustomerActionKind
     event_id: str
-    entry_point: EntryPoint | None = None
-    ad_started_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """How the conversation (re)started, kept apart from the window: a late ad message still counts."""
+
+    entry_point: tuple[int, EntryPoint] | None = None  # (instant, entry point): the newest wins
+    ad_started_ms: int | None = None  # the newest first-message-after-an-ad
 
 
 @dataclass(frozen=True)
 class ConsentDelta:
-    at_ms: int  # the newest consent event: the guard on ``consent_changed_ms``
-    opt_out: frozenset[ConsentScope]  # scopes whose newest word was "out"
-    opt_in: frozenset[ConsentScope]  # scopes whose newest word was "in"
+    """Each consent fact with its own instant: per scope the newest opt-out and the newest opt-in.
+
+    Nothing here depends on the order of events: the writer moves each instant forward on its own.
+    """
+
+    opted_out_ms: tuple[tuple[ConsentScope, int], ...] = ()  # (scope, newest opt-out in this POST)
+    opted_in_ms: tuple[tuple[ConsentScope, int], ...] = ()  # (scope, newest opt-in in this POST)
     opt_ins: tuple[StoredOptIn, ...] = ()
     consent_on_record: bool = False
+
+    @property
+    def at_ms(self) -> int:
+        """The newest consent fact in this POST."""
+        instants = [ms for _, ms in (*self.opted_out_ms, *self.opted_in_ms)]
+        instants += [o.opted_in_ms for o in self.opt_ins]
+        return max(instants, default=0)
 
 
 @dataclass(frozen=True)
 class RoutingDelta:
-    at_ms: int
+    """Three registers, each with its own instant, so late or repeated events land the same way.
+
+    * who owns it: the newest event that says (``owner_at_ms``; a person's activity counts, and
+      the owner's last activity is that instant when it is a person);
+    * the app holding Meta's thread: the newest take / pass / release (``app_changed_ms``);
+    * ``owner_since_ms``: the newest explicit handover to someone (``explicit_ms``), else the
+      first activity of a person (``first_activity_ms``).
+    """
+
+    at_ms: int  # the newest routing event of any kind
+    owner_at_ms: int | None = None
     owner: OwnerKind | None = None
-    owner_app_changed: bool = False  # a handover event said who holds the thread now
+    app_changed_ms: int | None = None
     owner_app_id: str | None = None
-    human_activity_ms: int | None = None
+    explicit_ms: int | None = None
+    first_activity_ms: int | None = None
+
+    @property
+    def owner_app_changed(self) -> bool:
+        return self.app_changed_ms is not None
 
 
 @dataclass(frozen=True)
@@ -52,6 +84,7 @@ class ContactDelta:
     customer_event: bool  # the customer did something (subscribed; the bus needs the route)
     standby: bool = False  # the newest customer event came on the standby channel
     window: WindowChange | None = None
+    entry: EntryChange | None = None
     consent: ConsentDelta | None = None
     backoff_until_ms: int | None = None
     closed_early_ms: int | None = None
@@ -68,6 +101,7 @@ class ContactDelta:
             part is not None
             for part in (
                 self.window,
+                self.entry,
                 self.consent,
                 self.backoff_until_ms,
                 self.closed_early_ms,
@@ -82,7 +116,10 @@ def collapse(observations: Iterable[Observation]) -> dict[ContactKey, ContactDel
     grouped: dict[ContactKey, list[Observation]] = defaultdict(list)
     for observation in observations:
         grouped[observation.key].append(observation)
-    return {key: _collapse_one(key, sorted(items, key=lambda o: o.at_ms)) for key, items in grouped.items()}
+    return {
+        key: _collapse_one(key, sorted(items, key=lambda o: (o.at_ms, o.event_id)))
+        for key, items in grouped.items()
+    }
 
 
 def _collapse_one(key: ContactKey, ordered: list[Observation]) -> ContactDelta:
@@ -93,6 +130,7 @@ def _collapse_one(key: ContactKey, ordered: list[Observation]) -> ContactDelta:
         customer_event=bool(customer),
         standby=customer[-1].standby if customer else False,
         window=_window(ordered),
+        entry=_entry(ordered),
         consent=_consent(ordered),
         backoff_until_ms=max((o.backoff_until_ms for o in ordered if o.backoff_until_ms), default=None),
         closed_early_ms=max((o.at_ms for o in ordered if o.closed_early), default=None),
@@ -111,14 +149,24 @@ def _window(ordered: list[Observation]) -> WindowChange | None:
         return None
     newest = opening[-1]
     assert newest.action is not None
-    with_entry = [o for o in opening if o.entry_point is not None]
-    ad_start = [o for o in opening if o.ad_started]
-    return WindowChange(
-        at_ms=newest.at_ms,
-        kind=newest.action,
-        event_id=newest.event_id,
-        entry_point=with_entry[-1].entry_point if with_entry else None,
-        ad_started_ms=ad_start[-1].at_ms if ad_start else None,
+    return WindowChange(at_ms=newest.at_ms, kind=newest.action, event_id=newest.event_id)
+
+
+def _entry(ordered: list[Observation]) -> EntryChange | None:
+    """Entry points come from what starts a conversation: window openers and referrals (a bare ad
+    referral opens no window but says how the person came)."""
+    starting = [
+        o
+        for o in ordered
+        if o.entry_point is not None and (o.opens_window or o.action is CustomerActionKind.REFERRAL)
+    ]
+    if not starting:
+        return None
+    newest = starting[-1]
+    assert newest.entry_point is not None
+    ad_start = [o.at_ms for o in starting if o.ad_started]
+    return EntryChange(
+        entry_point=(newest.at_ms, newest.entry_point), ad_started_ms=max(ad_start, default=None)
     )
 
 
@@ -126,23 +174,23 @@ def _consent(ordered: list[Observation]) -> ConsentDelta | None:
     changes = [o for o in ordered if o.consent is not None]
     if not changes:
         return None
-    last_word: dict[ConsentScope, bool] = {}  # scope -> opted out?
+    opted_out: dict[ConsentScope, int] = {}
+    opted_in: dict[ConsentScope, int] = {}
     opt_ins: list[StoredOptIn] = []
     on_record = False
-    for observation in changes:
+    for observation in changes:  # oldest first: the newest instant of each fact is kept
         change = observation.consent
         assert change is not None
-        last_word.update(dict.fromkeys(change.opt_out, True))
-        last_word.update(dict.fromkeys(change.opt_in, False))
+        opted_out.update(dict.fromkeys(change.opt_out, observation.at_ms))
+        opted_in.update(dict.fromkeys(change.opt_in, observation.at_ms))
         if change.marketing_opt_in:
             opt_ins.append(
                 StoredOptIn(purpose="marketing", token=change.token, opted_in_ms=observation.at_ms)
             )
         on_record = on_record or change.consent_on_record
     return ConsentDelta(
-        at_ms=changes[-1].at_ms,
-        opt_out=frozenset(s for s, out in last_word.items() if out),
-        opt_in=frozenset(s for s, out in last_word.items() if not out),
+        opted_out_ms=tuple(sorted(opted_out.items())),
+        opted_in_ms=tuple(sorted(opted_in.items())),
         opt_ins=tuple(opt_ins),
         consent_on_record=on_record,
     )
@@ -152,25 +200,29 @@ def _routing(ordered: list[Observation]) -> RoutingDelta | None:
     changes = [o for o in ordered if o.routing is not None]
     if not changes:
         return None
-    owner: OwnerKind | None = None
-    app_changed = False
-    app_id: str | None = None
-    human_ms: int | None = None
-    for observation in changes:
+    owner_at: tuple[int, OwnerKind] | None = None
+    app: tuple[int, str | None] | None = None
+    first_ms: int | None = None
+    explicit_ms: int | None = None
+    for observation in changes:  # oldest first: the newest of each register is kept
         routing = observation.routing
         assert routing is not None
         if routing.owner is not None:
-            owner = routing.owner
+            owner_at = (observation.at_ms, routing.owner)
         if routing.human_activity:
-            human_ms = observation.at_ms
+            first_ms = observation.at_ms if first_ms is None else first_ms
         else:
-            app_changed, app_id = True, routing.owner_app_id
+            app = (observation.at_ms, routing.owner_app_id)
+            if routing.owner is not None:
+                explicit_ms = observation.at_ms
     return RoutingDelta(
         at_ms=changes[-1].at_ms,
-        owner=owner,
-        owner_app_changed=app_changed,
-        owner_app_id=app_id,
-        human_activity_ms=human_ms,
+        owner_at_ms=owner_at[0] if owner_at else None,
+        owner=owner_at[1] if owner_at else None,
+        app_changed_ms=app[0] if app else None,
+        owner_app_id=app[1] if app else None,
+        explicit_ms=explicit_ms,
+        first_activity_ms=first_ms,
     )
 
 

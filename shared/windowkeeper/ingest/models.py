@@ -110,7 +110,10 @@ class Optin(MetaModel):
     user_ref: str | None = None
     notification_messages_token: str | None = None
     subscription_token: str | None = None  # Marketing Messages API naming
-    notification_messages_status: str | None = None  # STOP_NOTIFICATIONS | RESUME_NOTIFICATIONS
+    # "STOP NOTIFICATIONS" | "RESUME NOTIFICATIONS" (with a space, as Meta's reference shows);
+    # absent on a first opt-in or a re-opt-in. Underscored spellings are read the same.
+    notification_messages_status: str | None = None
+    user_token_status: str | None = None  # NOT_REFRESHED | REFRESHED
     title: str | None = None
 
 
@@ -205,6 +208,30 @@ class InstagramComment(MetaModel):
     media: dict[str, Any] | None = None
     parent_id: IdText | None = None
     timestamp: EpochMs | None = None
+
+
+class FeedAuthor(MetaModel):
+    id: IdText
+    name: str | None = None
+
+
+class PageFeedChange(MetaModel):
+    """``changes[].value`` for ``field: feed`` on a Page (a post, comment, reaction... on it).
+
+    A comment: ``item: "comment"``, ``verb: "add" | "edited" | "remove" | "hide"...``,
+    ``comment_id``, ``post_id``, ``parent_id`` (the post, or the comment replied to), ``from``,
+    ``message``, ``created_time`` (epoch seconds). Only ``item``/``verb`` are required: other items
+    (``reaction``, ``status``, ``share``...) share the field and are ignored.
+    """
+
+    item: str
+    verb: str
+    comment_id: IdText | None = None
+    post_id: IdText | None = None
+    parent_id: IdText | None = None
+    from_: FeedAuthor | None = Field(default=None, alias="from")
+    message: str | None = None
+    created_time: int | None = None
 
 
 # ---------------------------------------------------------------- WhatsApp Cloud API

@@ -32,6 +32,7 @@ from windowkeeper.ingest.models import (
     InstagramComment,
     MessagingEntry,
     MessagingEvent,
+    PageFeedChange,
     Referral,
     WaCall,
     WaContact,
@@ -68,6 +69,21 @@ WHATSAPP_FIELDS = frozenset({"messages", "calls", "user_preferences"})
 KEYWORD_OPT_OUT_SCOPES = frozenset({ConsentScope.ALL})  # "STOP" means no messages at all
 KEYWORD_OPT_IN_SCOPES = frozenset({ConsentScope.ALL, ConsentScope.OUTSIDE_WINDOW})
 CALL_ACCEPTED_STATUSES = frozenset({"accepted", "answered", "completed"})
+# Marketing-message opt-in webhooks (messaging_optins, M15/M11): the status Meta sends when the
+# person stops them. The reference spells it "STOP NOTIFICATIONS"; spacing/underscores are folded.
+MARKETING_STOP_STATUSES = frozenset({"STOP NOTIFICATIONS"})
+
+# Fact sheet §1.2 (M1, M2): a referral into a thread opens the window on its own, except a
+# Click-to-Messenger / Click-to-Direct ad click, which opens it only once the person sends a
+# message ("clicks a CTM ad *and then sends a message*"); an m.me / ig.me link (SHORTLINK, a
+# Messenger code, the chat plugin...) into an existing thread opens it. Sources not listed open it.
+REFERRAL_OPENS_WINDOW: dict[str, bool] = {
+    "ADS": False,  # M1, M2: the ad's first message opens it (and may start the 7-day ad window)
+    "SHORTLINK": True,  # M1, M2: m.me / ig.me link with ref into an existing thread
+    "MESSENGER_CODE": True,
+    "CUSTOMER_CHAT_PLUGIN": True,
+    "DISCOVER_TAB": True,
+}
 
 
 def event_hash(*parts: Any) -> str:
@@ -353,8 +369,8 @@ class _Builder:
         event_id = model_event_id("optin", account.account_id, event)
         if optin.type == "notification_messages":
             # Marketing-message opt-in / stop / resume: consent only, never a window (M15).
-            status = (optin.notification_messages_status or "").upper()
-            if status == "STOP_NOTIFICATIONS":
+            status = " ".join((optin.notification_messages_status or "").upper().replace("_", " ").split())
+            if status in MARKETING_STOP_STATUSES:
                 change = ConsentChange(source="marketing_stop", opt_out=frozenset({ConsentScope.MARKETING}))
             else:
                 change = ConsentChange(
@@ -385,15 +401,16 @@ class _Builder:
             self.out.ignored += 1
             return
         entry_point, _ = self._entry_point(account.channel, referral, first_message=False)
+        opens = REFERRAL_OPENS_WINDOW.get((referral.source or "").upper(), True)
         self._observe(
             account,
             contact_id,
             kind="referral",
             event_id=model_event_id("referral", account.account_id, event),
             detail_type=DetailType.CUSTOMER_ACTION,
-            detail={"referral": _referral_detail(referral), "standby": standby},
+            detail={"referral": _referral_detail(referral), "standby": standby, "opens_window": opens},
             action=CustomerActionKind.REFERRAL,
-            opens_window=True,
+            opens_window=opens,
             entry_point=entry_point,
             **self._common(event, standby),
         )
@@ -507,6 +524,9 @@ class _Builder:
 
     def messaging_change(self, account: AccountConfig, entry: MessagingEntry, change: Change) -> None:
         self.out.events += 1
+        if account.channel is Channel.MESSENGER and change.field == "feed":
+            self.page_feed_change(account, entry, change)
+            return
         if account.channel is not Channel.INSTAGRAM or change.field != "comments":
             self.out.unknown_kinds.append(f"{account.channel.value}:changes:{change.field}")
             return
@@ -532,6 +552,40 @@ class _Builder:
             comment_id=comment.id,
             entry_point=EntryPoint.COMMENT,
             log=LogLine(f"comment-{comment.id}", "in", "comment", comment.text, "customer"),
+        )
+
+    def page_feed_change(self, account: AccountConfig, entry: MessagingEntry, change: Change) -> None:
+        """A comment on a Page post (``feed``): like an Instagram comment, one private reply (M2)."""
+        try:
+            feed = PageFeedChange.model_validate(change.value)
+        except ValidationError as error:
+            self._reject("schema_invalid", "page", entry.id, _first_problem(error))
+            return
+        if feed.item != "comment" or feed.verb != "add" or feed.comment_id is None or feed.from_ is None:
+            self.out.ignored += 1  # posts, reactions, edits, removals: nothing to reply to
+            return
+        if feed.from_.id == entry.id:
+            self.out.ignored += 1  # the Page's own comment (e.g. a public reply under the post)
+            return
+        at_ms = seconds_or_ms(feed.created_time or entry.time or 0)
+        self._observe(
+            account,
+            feed.from_.id,
+            kind="comment",
+            at_ms=at_ms,
+            event_id=f"comment:{feed.comment_id}",
+            detail_type=DetailType.CUSTOMER_ACTION,
+            detail={
+                "comment_id": feed.comment_id,
+                "text": feed.message,
+                "post_id": feed.post_id,
+                "parent_id": feed.parent_id,
+            },
+            action=CustomerActionKind.COMMENT,
+            comment_id=feed.comment_id,
+            entry_point=EntryPoint.COMMENT,
+            display_name=feed.from_.name,
+            log=LogLine(f"comment-{feed.comment_id}", "in", "comment", feed.message, "customer"),
         )
 
     def _entry_point(

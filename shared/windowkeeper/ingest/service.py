@@ -36,6 +36,7 @@ from windowkeeper.conversations import effective_owner
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.delta import ContactDelta, collapse
 from windowkeeper.ingest.due import next_due
+from windowkeeper.ingest.ledger import consent_ledger_record
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
 from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
@@ -47,7 +48,7 @@ from windowkeeper.store.accounts import AccountStore
 from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.conversation import message_item
 from windowkeeper.store.history import history_item
-from windowkeeper.store.keys import from_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX, from_ms
 
 logger = Logger(child=True)
 
@@ -336,8 +337,9 @@ def _chunks(observations: Sequence[Observation]) -> list[list[Observation]]:
 def _log_and_journal(
     table_name: str, normalized: Normalized, observations: Sequence[Observation]
 ) -> tuple[int, int]:
-    """Conversation-log items and the contacts' journal entries (``store/history.py``), written
-    together, one ``BatchWriteItem`` per 25 (a put of the same key is harmless). Returns counts."""
+    """Conversation-log items, the contacts' journal entries (``store/history.py``) and the
+    consent ledger's audit records, written together, one ``BatchWriteItem`` per 25 (a put of the
+    same key is harmless). Returns (log items, journal entries)."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
     journaled = 0
     for observation in observations:
@@ -350,6 +352,9 @@ def _log_and_journal(
             items[(item["pk"], item["sk"])] = item
             journaled += 1
     for observation in observations:
+        ledger = consent_ledger_record(observation, _account(normalized, observation.key))
+        if ledger is not None:  # the consent ledger rides the same BatchWriteItem rounds
+            items[(ledger["pk"], ledger["sk"])] = ledger
         line = observation.log
         if line is None:
             continue
@@ -373,7 +378,8 @@ def _log_and_journal(
         with aws.table(table_name).batch_writer() as batch:
             for item in items.values():
                 batch.put_item(Item=item)
-    return len(items) - journaled, journaled
+    logged = sum(1 for _, sk in items if not sk.startswith((DECISION_SK_PREFIX, HISTORY_SK_PREFIX)))
+    return logged, journaled
 
 
 def _bus_events(

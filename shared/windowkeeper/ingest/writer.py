@@ -3,27 +3,34 @@
 The delta is split into parts. Identity attributes (keys, tenant, shard, ``subscribed``...) are
 always safe to write. Every other part is *guarded* by the stored instant it would move:
 
-===============  =============================  =============================================
-part             guard (must be older/absent)   attributes
-===============  =============================  =============================================
-window           ``last_customer_action_ms``    kind, event id, entry point, ad start, ``due_*``
-consent          ``consent_changed_ms``         ``opted_out`` (+ equals the stored list),
-                                                ``marketing_opt_ins``, ``consent_on_record``
-backoff          ``marketing_backoff_until_ms`` itself
-closed early     ``window_closed_early_ms``     itself
-unreachable      ``unreachable_since_ms``       reason
-comment          ``pending_comment_ms``         comment id, ``pending_comment_replied=false``
-routing          ``routing_changed_ms``         owner, owner instants, ``routing_owner_app_id``
-===============  =============================  =============================================
+===================  =============================  =========================================
+part                 guard (must be older/absent)   attributes
+===================  =============================  =========================================
+window               ``last_customer_action_ms``    kind, event id, ``due_*``
+entry point          ``entry_point_ms``             ``entry_point``
+ad start             ``ad_conversation_started_ms`` itself
+consent, per fact    ``consent_<scope>_<out|in>_ms`` itself (one guard per scope and polarity)
+opt-in tokens        none: ``ADD`` to a string set  ``marketing_opt_in_set``
+consent on record    none: only ever set true       ``consent_on_record``
+backoff              ``marketing_backoff_until_ms`` itself
+closed early         ``window_closed_early_ms``     itself
+unreachable          ``unreachable_since_ms``       reason
+comment              ``pending_comment_ms``         comment id, ``pending_comment_replied=false``
+owner                ``routing_changed_ms``         owner, last activity (newest event naming one)
+thread app           ``routing_app_changed_ms``     ``routing_owner_app_id`` (take / pass / release)
+owner since          ``routing_explicit_ms`` / min  ``owner_since_ms`` (see ``owner_since``)
+===================  =============================  =========================================
 
-The first attempt is blind: all parts, every guard ANDed, and ``opted_out`` assumed absent (the
-overwhelmingly common case; it is a list that the send path and agents also write, so it is
-replaced whole, never patched). When a guard fails, DynamoDB hands back the stored item
-(``ReturnValuesOnConditionCheckFailure=ALL_OLD``); the parts that are still newer are recomputed
-against it and written in one more attempt (a retried, duplicate or late event costs one failed
-conditional write and, if anything is still news, one more). ``ReturnValues=ALL_NEW`` gives the
-item after the write: who owns the conversation, and the full state the ``due_*`` notice is
-checked against.
+Consent is kept per fact with its own instant, never as one list behind one guard: an older STOP
+delivered after a newer, unrelated consent event still lands, and an opt-out is only undone by
+a newer opt-in of the same scope (``store.contacts.consent_attribute``), whatever the order.
+
+The first attempt is blind: all parts, every guard ANDed. When a guard fails, DynamoDB hands
+back the stored item (``ReturnValuesOnConditionCheckFailure=ALL_OLD``); the parts that are still
+newer are recomputed against it and written in one more attempt (a retried, duplicate or late
+event costs one failed conditional write and, if anything is still news, one more).
+``ReturnValues=ALL_NEW`` gives the item after the write: who owns the conversation, and the full
+state the ``due_*`` notice is checked against.
 """
 
 from __future__ import annotations
@@ -37,11 +44,10 @@ from botocore.exceptions import ClientError
 
 from windowkeeper import aws
 from windowkeeper.ingest.delta import ContactDelta
-from windowkeeper.store.contacts import ContactRecord, plain
+from windowkeeper.store.contacts import OPT_IN_SET, ContactRecord, consent_attribute, encode_opt_in, plain
 from windowkeeper.store.keys import STATE_SK, account_shard_key
 
 MAX_ATTEMPTS = 4
-MARKETING_OPT_INS_KEPT = 10
 DUE_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind", "due_window_ms")
 
 Item = dict[str, Any]
@@ -54,21 +60,25 @@ class Part:
     set: dict[str, Any] = field(default_factory=dict)
     set_if_absent: dict[str, Any] = field(default_factory=dict)
     append: dict[str, list[Any]] = field(default_factory=dict)
+    add: dict[str, frozenset[str]] = field(default_factory=dict)  # DynamoDB ADD to a string set
     remove: tuple[str, ...] = ()
     newer: dict[str, int] = field(default_factory=dict)  # attribute must be absent or < value
+    older: dict[str, int] = field(default_factory=dict)  # attribute must be absent or > value
     equals: dict[str, Any] = field(default_factory=dict)  # attribute must equal value (None: absent)
 
     def merge(self, other: Part) -> None:
         self.set.update(other.set)
         self.set_if_absent.update(other.set_if_absent)
         self.append.update(other.append)
+        self.add.update(other.add)
         self.remove = (*self.remove, *other.remove)
         self.newer.update(other.newer)
+        self.older.update(other.older)
         self.equals.update(other.equals)
 
     @property
     def empty(self) -> bool:
-        return not (self.set or self.set_if_absent or self.append or self.remove)
+        return not (self.set or self.set_if_absent or self.append or self.add or self.remove)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class WriteResult:
     item: Item | None  # the contact item after this POST (None: nothing written, nothing known)
     writes: int  # UpdateItem calls made (failed conditional ones included: they cost capacity)
     window_applied: bool  # the window moved forward (a new ``due_*`` notice was queued)
+    entry_applied: bool = False  # an entry point or ad start landed (it may move the notice)
 
 
 def _stored(old: Item | None, attribute: str) -> Any:
@@ -123,40 +134,47 @@ class ContactWriter:
             },
             newer={"last_customer_action_ms": change.at_ms},
         )
-        if change.entry_point is not None:
-            part.set["entry_point"] = change.entry_point.value
-        if change.ad_started_ms is not None:
-            part.set["ad_conversation_started_ms"] = change.ad_started_ms
         if due:
             part.set.update(due)
         else:
             part.remove = DUE_ATTRIBUTES
         return part
 
+    def entry(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """Entry point and ad start, each guarded by its own instant, not by the window's."""
+        change = delta.entry
+        if change is None:
+            return None
+        part = Part()
+        if change.entry_point is not None and _newer(old, "entry_point_ms", change.entry_point[0]):
+            at_ms, entry_point = change.entry_point
+            part.set.update({"entry_point": entry_point.value, "entry_point_ms": at_ms})
+            part.newer["entry_point_ms"] = at_ms
+        started = change.ad_started_ms
+        if started is not None and _newer(old, "ad_conversation_started_ms", started):
+            part.set["ad_conversation_started_ms"] = started
+            part.newer["ad_conversation_started_ms"] = started
+        return part if not part.empty else None
+
     def consent(self, delta: ContactDelta, old: Item | None) -> Part | None:
         change = delta.consent
-        if change is None or not _newer(old, "consent_changed_ms", change.at_ms):
+        if change is None:
             return None
-        stored = _stored(old, "opted_out")
-        before = {str(s) for s in stored or []}
-        after = (before | {s.value for s in change.opt_out}) - {s.value for s in change.opt_in}
-        part = Part(
-            set={"consent_changed_ms": change.at_ms},
-            newer={"consent_changed_ms": change.at_ms},
-            equals={"opted_out": stored},
-        )
-        if after != before:
-            part.set["opted_out"] = sorted(after)
+        part = Part()
+        for opt_out, facts in ((True, change.opted_out_ms), (False, change.opted_in_ms)):
+            for scope, at_ms in facts:
+                attribute = consent_attribute(scope, opt_out)
+                if _newer(old, attribute, at_ms):
+                    part.set[attribute] = at_ms
+                    part.newer[attribute] = at_ms
         if change.opt_ins:
-            kept = list(_stored(old, "marketing_opt_ins") or [])
-            new = [o.model_dump(mode="json", exclude_none=True) for o in change.opt_ins]
-            if old is None:
-                part.append["marketing_opt_ins"] = new
-            else:  # we know the stored list: keep it short
-                part.set["marketing_opt_ins"] = [*kept, *new][-MARKETING_OPT_INS_KEPT:]
-        if change.consent_on_record:
+            stored = set(_stored(old, "marketing_opt_in_set") or [])
+            new = {encode_opt_in(o) for o in change.opt_ins} - stored
+            if new:
+                part.add[OPT_IN_SET] = frozenset(new)
+        if change.consent_on_record and _stored(old, "consent_on_record") is not True:
             part.set["consent_on_record"] = True
-        return part
+        return part if not part.empty else None
 
     def instants(self, delta: ContactDelta, old: Item | None) -> Part:
         part = Part()
@@ -185,29 +203,58 @@ class ContactWriter:
         return part
 
     def routing(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """Who owns the conversation (newest event that says) and the app holding Meta's thread."""
         change = delta.routing
-        if change is None or not _newer(old, "routing_changed_ms", change.at_ms):
+        if change is None:
             return None
-        part = Part(set={"routing_changed_ms": change.at_ms}, newer={"routing_changed_ms": change.at_ms})
-        removes: list[str] = []
-        if change.owner_app_changed:
+        part = Part()
+        owner_at = change.owner_at_ms
+        if owner_at is not None and _newer(old, "routing_changed_ms", owner_at):
+            part.set["routing_changed_ms"] = owner_at
+            part.newer["routing_changed_ms"] = owner_at
+            if change.owner == "bot":
+                part.set["owner"] = "bot"
+                part.remove = ("owner_agent_id", "owner_last_activity_ms")
+            else:
+                part.set.update({"owner": "human", "owner_last_activity_ms": owner_at})
+        app_at = change.app_changed_ms
+        if app_at is not None and _newer(old, "routing_app_changed_ms", app_at):
+            part.set["routing_app_changed_ms"] = app_at
+            part.newer["routing_app_changed_ms"] = app_at
             if change.owner_app_id is None:
-                removes.append("routing_owner_app_id")
+                part.remove = (*part.remove, "routing_owner_app_id")
             else:
                 part.set["routing_owner_app_id"] = change.owner_app_id
-        if change.owner == "bot":
-            part.set.update({"owner": "bot", "owner_since_ms": change.at_ms})
-            removes.extend(["owner_agent_id", "owner_last_activity_ms"])
-        elif change.owner == "human":
-            part.set["owner"] = "human"
-            activity = change.human_activity_ms or change.at_ms
-            part.set["owner_last_activity_ms"] = activity
-            if change.human_activity_ms is None:
-                part.set["owner_since_ms"] = change.at_ms  # Meta's inbox took the thread now
-            else:
-                part.set_if_absent["owner_since_ms"] = activity
-        part.remove = tuple(removes)
-        return part
+        return part if not part.empty else None
+
+    def owner_since(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """``owner_since_ms``: the newest explicit handover, else the first activity of a person.
+
+        Its own guards (``routing_explicit_ms`` moves forward; an activity only lowers it while no
+        explicit handover is known), so a late or repeated handover event lands the same way.
+        """
+        change = delta.routing
+        if change is None:
+            return None
+        explicit = change.explicit_ms
+        if explicit is not None:
+            if not _newer(old, "routing_explicit_ms", explicit):
+                return None
+            return Part(
+                set={"owner_since_ms": explicit, "routing_explicit_ms": explicit},
+                newer={"routing_explicit_ms": explicit},
+            )
+        first = change.first_activity_ms
+        if first is None or _stored(old, "routing_explicit_ms") is not None:
+            return None
+        stored = _stored(old, "owner_since_ms")
+        if stored is not None and int(stored) <= first:
+            return None
+        return Part(
+            set={"owner_since_ms": first},
+            older={"owner_since_ms": first},
+            equals={"routing_explicit_ms": None},
+        )
 
     def plan(self, delta: ContactDelta, old: Item | None, due: dict[str, Any] | None) -> tuple[Part, bool]:
         """The whole update against ``old`` (None: blind); also whether the window part is in it."""
@@ -215,9 +262,11 @@ class ContactWriter:
         window = self.window(delta, old, due)
         for guarded in (
             window,
+            self.entry(delta, old),
             self.consent(delta, old),
             self.instants(delta, old),
             self.routing(delta, old),
+            self.owner_since(delta, old),
         ):
             if guarded is not None:
                 part.merge(guarded)
@@ -245,9 +294,20 @@ class ContactWriter:
                 raw: Any = error.response.get("Item")
                 old = plain(_deserialise(raw)) if raw else {}
                 continue
-            if window_applied and not (projected and _same_due_inputs(projected, new)):
-                writes += self._correct_due(delta, new, due)
-            return WriteResult(item=new, writes=writes, window_applied=window_applied)
+            entry_applied = any(a in part.set for a in ("entry_point_ms", "ad_conversation_started_ms"))
+            closing_moved = entry_applied or "window_closed_early_ms" in part.set
+            if window_applied:
+                if not (projected and _same_due_inputs(projected, new)):
+                    writes += self._correct_due(delta, new, due)
+            elif closing_moved and new.get("last_customer_action_ms") is not None:
+                # The window stayed, but its closing moved: a late ad message (the ad's 7 days) or
+                # Meta closing it early (131047). The queued notice follows the full state.
+                queued = {a: new[a] for a in DUE_ATTRIBUTES if a in new}
+                complete = len(queued) == len(DUE_ATTRIBUTES)
+                writes += self._correct_due(delta, new, queued if complete else None)
+            return WriteResult(
+                item=new, writes=writes, window_applied=window_applied, entry_applied=entry_applied
+            )
         raise RuntimeError(f"contact state update lost {MAX_ATTEMPTS} races in a row")
 
     def _projected(self, delta: ContactDelta) -> ContactRecord:
@@ -262,8 +322,8 @@ class ContactWriter:
             contact_id=delta.key.contact_id,
             last_customer_action_ms=window.at_ms,
             last_customer_action_kind=window.kind,
-            entry_point=window.entry_point,
-            ad_conversation_started_ms=window.ad_started_ms,
+            entry_point=delta.entry.entry_point[1] if delta.entry and delta.entry.entry_point else None,
+            ad_conversation_started_ms=delta.entry.ad_started_ms if delta.entry else None,
         )
 
     def _correct_due(self, delta: ContactDelta, new: Item, written: dict[str, Any] | None) -> int:
@@ -324,13 +384,19 @@ class ContactWriter:
             sets.append(
                 f"{placeholder} = list_append(if_not_exists({placeholder}, {value([])}), {value(content)})"
             )
-        expression = "SET " + ", ".join(sets)
+        expression = "SET " + ", ".join(sets) if sets else ""
+        if part.add:
+            expression += " ADD " + ", ".join(f"{name(a)} {value(set(v))}" for a, v in part.add.items())
         if part.remove:
             expression += " REMOVE " + ", ".join(name(a) for a in part.remove)
+        expression = expression.strip()
         conditions = []
         for attribute, at_ms in part.newer.items():
             placeholder = name(attribute)
             conditions.append(f"(attribute_not_exists({placeholder}) OR {placeholder} < {value(at_ms)})")
+        for attribute, at_ms in part.older.items():
+            placeholder = name(attribute)
+            conditions.append(f"(attribute_not_exists({placeholder}) OR {placeholder} > {value(at_ms)})")
         for attribute, expected in part.equals.items():
             placeholder = name(attribute)
             if expected is None:

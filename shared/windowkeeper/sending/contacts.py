@@ -16,6 +16,7 @@ console's state label from ``conversations.conversation_state``.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from windowkeeper.conversations import ConversationState, Ownership, conversatio
 from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import DeliveryResult
 from windowkeeper.http import ApiError
+from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -61,7 +63,14 @@ from windowkeeper.store.contacts import ContactRecord, plain
 from windowkeeper.store.conversation import list_messages
 from windowkeeper.store.followups import FOLLOWUP_SK_PREFIX
 from windowkeeper.store.history import history_item, put_history_item
-from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys, from_ms, to_ms
+from windowkeeper.store.keys import (
+    ACCOUNT_INDEX,
+    account_shard_key,
+    account_shard_keys,
+    contact_pk,
+    from_ms,
+    to_ms,
+)
 from windowkeeper.store.ownership import (
     ContactChange,
     ContactConflictError,
@@ -71,6 +80,7 @@ from windowkeeper.store.ownership import (
     activity_change,
     bot_owner_change,
     consent_change,
+    create_contact_if_absent,
     human_owner_change,
     update_contact,
 )
@@ -82,6 +92,7 @@ logger = Logger(child=True)
 META_INBOX_APP_IDS = {Channel.MESSENGER: "263902037430900", Channel.INSTAGRAM: "1217981644879628"}
 ROUTING_CHANNELS = frozenset(META_INBOX_APP_IDS)
 
+WHATSAPP_NUMBER = re.compile(r"[1-9][0-9]{6,14}")  # a wa_id: E.164 digits without "+"
 CONVERSATIONS_LIMIT_MAX = 100
 MESSAGES_LIMIT_MAX = 200
 
@@ -464,7 +475,28 @@ class ContactsService:
         """
         if request.action == "opt_in" and not principal.is_human_agent:
             raise ApiError(403, "human_only", "Only a human agent can record an opt-in.")
-        account, record = self.load(principal, ref, now)
+        account = self._access.account_for(
+            principal, ref.channel, ref.account_id, contact_id=ref.contact_id, now=now
+        )
+        if account.channel is Channel.WHATSAPP and WHATSAPP_NUMBER.fullmatch(ref.contact_id):
+            # A number that has never written can still have given (or withdrawn) consent elsewhere.
+            create_contact_if_absent(
+                self.table_name,
+                {
+                    "pk": contact_pk(account.channel, account.account_id, ref.contact_id),
+                    "tenant_id": account.tenant_id,
+                    "channel": account.channel.value,
+                    "account_id": account.account_id,
+                    "contact_id": ref.contact_id,
+                    "account_shard": account_shard_key(account.channel, account.account_id, ref.contact_id),
+                    **(
+                        {"recipient_country_code": code}
+                        if (code := country_calling_code(ref.contact_id))
+                        else {}
+                    ),
+                },
+            )
+        record = self._access.contact(account, ref.contact_id)
         opt_out = request.action == "opt_out"
 
         def plan(current: ContactRecord) -> ContactChange | None:
@@ -480,7 +512,7 @@ class ContactsService:
         after = update.after
         audit_id = self.new_id()
         sender = principal.sender()
-        scopes_now = sorted(s.value for s in after.opted_out)
+        scopes_now = sorted(s.value for s in after.scopes_opted_out())
         entry = AuditEntry(
             audit_id=audit_id,
             kind="consent",
@@ -494,6 +526,7 @@ class ContactsService:
                 f"{', '.join(scopes_now) or 'nothing'}."
             ),
             note_sha256=text_hash(request.note),
+            source="agent" if sender.is_human else "api",
             expires_at=expires_at(now, account.audit_retention_days),
         )
         append_audit(self.table_name, record.pk, now, entry)
@@ -509,9 +542,7 @@ class ContactsService:
         )
         event = BusEvent(
             detail_type=DetailType.CONSENT_CHANGED,
-            event_id=stable_event_id(
-                record.pk, "consent", request.scope.value, request.action, after.consent_changed_ms
-            ),
+            event_id=stable_event_id(record.pk, "consent", request.scope.value, request.action, to_ms(now)),
             detail={
                 "tenant_id": account.tenant_id,
                 "channel": account.channel.value,
@@ -735,10 +766,10 @@ def owner_json(ownership: Ownership) -> dict[str, Any]:
 
 def consent_json(record: ContactRecord) -> dict[str, Any]:
     """Consent per scope, and the marketing opt-ins on record (never Meta's subscription token)."""
-    opted_out = set(record.opted_out)
+    opted_out = record.scopes_opted_out()
     return {
         "opted_out": {scope.value: scope in opted_out for scope in ConsentScope},
-        "changed_at": _iso(from_ms(record.consent_changed_ms)),
+        "changed_at": _iso(from_ms(record.consent_changed_at_ms())),
         "consent_on_record": record.consent_on_record,
         "marketing_opt_ins": [
             {
@@ -746,6 +777,6 @@ def consent_json(record: ContactRecord) -> dict[str, Any]:
                 "opted_in_at": _iso(from_ms(o.opted_in_ms)),
                 "has_token": o.token is not None,
             }
-            for o in record.marketing_opt_ins
+            for o in record.all_marketing_opt_ins()
         ],
     }

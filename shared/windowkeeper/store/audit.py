@@ -7,8 +7,11 @@ decided on without storing it); ``expires_at`` (epoch seconds) lets DynamoDB TTL
 after the account's ``audit_retention_days`` (readers filter too: TTL deletion is lazy).
 
 Kinds: ``decision`` (a send, allowed or refused, with Meta's answer if we called it),
-``tenant_violation`` (a principal tried to act on another tenant's account), and any other kind a
-caller appends through ``append_audit`` (e.g. ``consent`` changes recorded by an agent).
+``tenant_violation`` (a principal tried to act on another tenant's account), and ``consent``: the
+consent ledger, one record per consent fact with its source and the instant it took effect, from
+agents and the API (``append_audit``) and from the webhook (keywords, ``user_preferences``,
+Meta's marketing stop/opt-in, error 131050: ``consent_ledger_item``, put with the conversation
+log in one ``BatchWriteItem``, keyed by the event so a redelivery rewrites the same record).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper import aws
 from windowkeeper.store.contacts import plain
-from windowkeeper.store.keys import DECISION_SK_PREFIX, sortable_ms, to_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, from_ms, sortable_ms, to_ms
 
 AUDIT_LIST_MAX = 100
 
@@ -42,7 +45,9 @@ class AuditEntry(BaseModel):
     kind: str  # decision | tenant_violation | consent | ...
     at_ms: int
     principal_subject: str
-    principal_kind: Literal["human", "automation"]
+    # who acted: a person or an automation of the tenant, or (consent ledger) the customer
+    # (keywords, Meta's opt-in/stop controls) or Meta (its errors, e.g. WhatsApp 131050)
+    principal_kind: Literal["human", "automation", "customer", "meta"]
     automation_kind: str | None = None
     tenant_id: str  # the principal's tenant
     account_tenant_id: str | None = None  # the account's tenant (differs on a violation)
@@ -66,6 +71,7 @@ class AuditEntry(BaseModel):
     platform_message_id: str | None = None
     graph_error: dict[str, Any] | None = None
     note_sha256: str | None = None  # free-text notes (e.g. consent) hashed like message text
+    source: str | None = None  # consent: keyword, user_preferences, error_131050, marketing_stop, agent...
     expires_at: int | None = None
 
 
@@ -92,6 +98,16 @@ def append_audit(table_name: str, pk: str, at: datetime, entry: AuditEntry) -> d
     }
     aws.table(table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
     return item
+
+
+def consent_ledger_item(
+    pk: str,
+    entry: AuditEntry,
+) -> dict[str, Any]:
+    """A webhook consent record: keyed by instant and event (a redelivery puts the same item)."""
+    at = from_ms(entry.at_ms)
+    assert at is not None
+    return {"pk": pk, "sk": audit_sk(at, entry.audit_id), **entry.model_dump(mode="json", exclude_none=True)}
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any]) -> str:

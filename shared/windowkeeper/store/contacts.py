@@ -38,6 +38,31 @@ from windowkeeper.policy.model import (
 from windowkeeper.store.keys import STATE_SK, contact_pk, from_ms
 
 OUTBOUND_KEPT = 50  # recent sends kept on the item: enough for every per-window count a rule needs
+MARKETING_OPT_INS_KEPT = 10  # newest opt-ins the engine sees; older ones add nothing to a decision
+OPT_IN_SET = "marketing_opt_in_set"  # the webhook's opt-ins: a string set, added to (never read first)
+
+
+def consent_attribute(scope: ConsentScope, opt_out: bool) -> str:
+    """The newest instant of one consent fact: ``consent_<scope>_out_ms`` / ``consent_<scope>_in_ms``.
+
+    Each (scope, polarity) keeps its own instant and only ever moves forward, so every writer
+    (webhook, send path, agents) can record a fact without reading the others, in any order. A
+    scope is opted out when its newest opt-out is at least as new as its newest opt-in (a tie
+    keeps the opt-out): an opt-out is only ever undone by a newer opt-in of the same scope.
+    """
+    return f"consent_{scope.value}_{'out' if opt_out else 'in'}_ms"
+
+
+def encode_opt_in(opt_in: StoredOptIn) -> str:
+    """One element of ``marketing_opt_in_set``: ``<opted_in_ms>|<purpose>|<token>``."""
+    return f"{opt_in.opted_in_ms}|{opt_in.purpose}|{opt_in.token or ''}"
+
+
+def decode_opt_in(element: str) -> StoredOptIn | None:
+    parts = element.split("|", 2)
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    return StoredOptIn(purpose=parts[1] or "marketing", token=parts[2] or None, opted_in_ms=int(parts[0]))
 
 
 class StoredOutbound(BaseModel):
@@ -81,12 +106,23 @@ class ContactRecord(BaseModel):
     pending_comment_ms: int | None = None
     pending_comment_replied: bool = False
     subscribed: bool = False
-    consent_on_record: bool = False
+    consent_on_record: bool = False  # set once, never unset: no guard, so any order gives the same
 
-    # Consent: the scopes currently opted out, and when consent last changed (for ordering).
+    # Consent, one instant per fact (``consent_attribute``): the newest opt-out and the newest
+    # opt-in of each scope. ``opted_out`` and ``consent_changed_ms`` are the older single-guard
+    # form, still read: a listed scope counts as an opt-out at ``consent_changed_ms``.
+    consent_all_out_ms: int | None = None
+    consent_all_in_ms: int | None = None
+    consent_marketing_out_ms: int | None = None
+    consent_marketing_in_ms: int | None = None
+    consent_outside_window_out_ms: int | None = None
+    consent_outside_window_in_ms: int | None = None
     opted_out: list[ConsentScope] = Field(default_factory=list)
     consent_changed_ms: int | None = None
-    marketing_opt_ins: list[StoredOptIn] = Field(default_factory=list)
+    marketing_opt_ins: list[StoredOptIn] = Field(default_factory=list)  # agents' (and older) opt-ins
+    marketing_opt_in_set: list[str] = Field(default_factory=list)  # the webhook's (``encode_opt_in``)
+    # Entry point with its own instant (newest wins), apart from the window's guard.
+    entry_point_ms: int | None = None
 
     recipient_country_code: str | None = None
     recipient_region: str | None = None
@@ -105,6 +141,8 @@ class ContactRecord(BaseModel):
     owner_last_activity_ms: int | None = None
     routing_owner_app_id: str | None = None  # Meta conversation routing: the app holding the thread
     routing_changed_ms: int | None = None  # newest Meta handover/inbox event applied (webhook's guard)
+    routing_explicit_ms: int | None = None  # newest Meta take/pass/release: owner_since_ms's guard
+    routing_app_changed_ms: int | None = None  # newest take/pass/release: routing_owner_app_id's guard
 
     # Minute sweep (sparse GSI "due-index"): the next notice to publish for this contact.
     due_bucket: str | None = None
@@ -120,6 +158,39 @@ class ContactRecord(BaseModel):
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ContactRecord:
         return cls.model_validate(plain(item))
+
+    def consent_instant(self, scope: ConsentScope, opt_out: bool) -> int | None:
+        value: int | None = getattr(self, consent_attribute(scope, opt_out))
+        if value is None and opt_out and scope in self.opted_out:
+            return self.consent_changed_ms or 0  # the older list: an opt-out as of its last change
+        return value
+
+    def scopes_opted_out(self) -> frozenset[ConsentScope]:
+        """The scopes opted out now: per scope, the newest opt-out is at least the newest opt-in."""
+        out = set()
+        for scope in ConsentScope:
+            out_ms = self.consent_instant(scope, True)
+            in_ms = self.consent_instant(scope, False)
+            if out_ms is not None and (in_ms is None or out_ms >= in_ms):
+                out.add(scope)
+        return frozenset(out)
+
+    def consent_changed_at_ms(self) -> int | None:
+        """The newest consent fact of any scope."""
+        instants = [self.consent_changed_ms] + [
+            self.consent_instant(scope, out) for scope in ConsentScope for out in (True, False)
+        ]
+        return max((i for i in instants if i is not None), default=None)
+
+    def all_marketing_opt_ins(self) -> list[StoredOptIn]:
+        """Every opt-in on record (agents' list and the webhook's set), oldest first, newest kept."""
+        found = {(o.opted_in_ms, o.purpose, o.token): o for o in self.marketing_opt_ins}
+        for element in self.marketing_opt_in_set:
+            decoded = decode_opt_in(element)
+            if decoded is not None:
+                found.setdefault((decoded.opted_in_ms, decoded.purpose, decoded.token), decoded)
+        ordered = sorted(found.values(), key=lambda o: (o.opted_in_ms, o.purpose, o.token or ""))
+        return ordered[-MARKETING_OPT_INS_KEPT:]
 
     def to_state(self) -> ContactState:
         pending = None
@@ -140,10 +211,10 @@ class ContactRecord(BaseModel):
             pending_comment=pending,
             subscribed=self.subscribed,
             consent_on_record=self.consent_on_record,
-            opted_out=frozenset(self.opted_out),
+            opted_out=self.scopes_opted_out(),
             marketing_opt_ins=tuple(
                 MarketingOptIn(purpose=o.purpose, token=o.token, opted_in_at=_dt(o.opted_in_ms))
-                for o in self.marketing_opt_ins
+                for o in self.all_marketing_opt_ins()
             ),
             recipient_country_code=self.recipient_country_code,
             recipient_region=self.recipient_region,

@@ -9,11 +9,11 @@ webhook's concurrent writes to other attributes are never lost. Two kinds of pro
   ``version``.
 * Attributes the webhook (or an agent) also writes are never computed from a stale read: the
   webhook does not bump ``version``, so each value we derive from what we read is *guarded* on
-  that read (``attribute = :seen`` or ``attribute_not_exists``). ``opted_out`` += marketing is
-  guarded on the ``opted_out`` list it was computed from (a customer's STOP landing meanwhile is
-  kept, not overwritten), ``unreachable_since_ms`` on itself and ``last_customer_action_ms``,
-  ``window_closed_early_ms`` and ``marketing_backoff_until_ms`` on themselves (they only move
-  forward), the owner attributes on themselves (``store/ownership.OWNER_ATTRIBUTES``).
+  that read (``attribute = :seen`` or ``attribute_not_exists``). The marketing opt-out instant
+  (``consent_marketing_out_ms``) on itself (it only moves forward), ``unreachable_since_ms`` on
+  itself and ``last_customer_action_ms``, ``window_closed_early_ms`` and
+  ``marketing_backoff_until_ms`` on themselves (they only move forward), the owner attributes on
+  themselves (``store/ownership.OWNER_ATTRIBUTES``).
 
 On ``ConditionalCheckFailed`` the item comes back with the error (``ALL_OLD``), the change is
 recomputed from it and tried again, a few times.
@@ -29,7 +29,7 @@ one reply a comment allows is remembered after its ``outbound`` entry is trimmed
 
 Meta's verdicts (from a refused or failed delivery) become state the engine reads next time:
 ``window_closed_early_ms`` (131047, 2018278, 2534022), ``unreachable_*`` (551, 1545041, 131026),
-``opted_out`` += marketing (131050, 1893015) and ``marketing_backoff_until_ms`` (131049).
+the marketing opt-out instant (131050, 1893015) and ``marketing_backoff_until_ms`` (131049).
 
 Errors and log lines never carry the contact key (it holds the customer's phone number on
 WhatsApp): they name the contact by ``contact_ref(pk)``, a short hash.
@@ -47,7 +47,7 @@ from botocore.exceptions import ClientError
 from windowkeeper import aws
 from windowkeeper.conversations import effective_owner
 from windowkeeper.policy.model import AccountProfile, Channel, ConsentScope, Path, TemplateCategory
-from windowkeeper.store.contacts import OUTBOUND_KEPT, ContactRecord, StoredOutbound
+from windowkeeper.store.contacts import OUTBOUND_KEPT, ContactRecord, StoredOutbound, consent_attribute
 from windowkeeper.store.conversation import message_item
 from windowkeeper.store.keys import STATE_SK, to_ms
 from windowkeeper.store.ownership import OWNER_ATTRIBUTES
@@ -253,9 +253,13 @@ def _plan_verdicts(change: _Change, record: ContactRecord, verdicts: MetaVerdict
         if since is None or (last_action is not None and last_action > since):
             change.set("unreachable_since_ms", to_ms(at))
         change.set("unreachable_reason", verdicts.unreachable_reason)
-    if verdicts.marketing_opted_out and ConsentScope.MARKETING not in record.opted_out:
-        change.guard(record, "opted_out")  # a STOP/START written meanwhile is kept, then re-added to
-        change.set("opted_out", [s.value for s in (*record.opted_out, ConsentScope.MARKETING)])
+    if verdicts.marketing_opted_out:
+        # A consent fact with its own instant (as the webhook's 131050): only moves forward.
+        attribute = consent_attribute(ConsentScope.MARKETING, True)
+        stored = getattr(record, attribute)
+        if stored is None or stored < to_ms(at):
+            change.guard(record, attribute)
+            change.set(attribute, to_ms(at))
     if verdicts.marketing_backoff_until is not None:
         backoff_ms = to_ms(verdicts.marketing_backoff_until)
         if record.marketing_backoff_until_ms is None or record.marketing_backoff_until_ms < backoff_ms:

@@ -6,12 +6,12 @@ changes are read-modify-write (a consent scope is added to or removed from the s
 they join the contact item's optimistic-locking protocol (see ``store/outbound.py``): the
 condition requires the ``version`` that was read and the write bumps it. A writer that does not
 use ``version`` (the webhook's consent keywords and handover events) is caught by also requiring
-the attributes the change depends on to be unchanged (``guard``): ``consent_changed_ms`` for
-consent, the owner attributes for handover. On a conflict the old item comes back with the
+the attributes the change depends on to be unchanged (``guard``): the consent fact's own instant
+for consent, the owner attributes for handover. On a conflict the old item comes back with the
 error (``ReturnValuesOnConditionCheckFailure``), the change is recomputed from it and tried
 again, a few times.
 
-``opted_out`` is stored as a DynamoDB list of scope names, as the send path writes it.
+Consent is stored per fact (``store.contacts.consent_attribute``), never as one list.
 """
 
 from __future__ import annotations
@@ -25,11 +25,16 @@ from botocore.exceptions import ClientError
 
 from windowkeeper import aws
 from windowkeeper.policy.model import ConsentScope
-from windowkeeper.store.contacts import ContactRecord, StoredOptIn, plain
+from windowkeeper.store.contacts import (
+    MARKETING_OPT_INS_KEPT,
+    ContactRecord,
+    StoredOptIn,
+    consent_attribute,
+    plain,
+)
 from windowkeeper.store.keys import STATE_SK
 
 MAX_WRITE_ATTEMPTS = 5
-MARKETING_OPT_INS_KEPT = 10  # newest opt-ins kept on the item; older ones add nothing to a decision
 
 # What a handover depends on. ``routing_changed_ms`` is the webhook's instant for Meta's routing
 # events (its guard), so a routing event landing mid-request is noticed too.
@@ -40,8 +45,9 @@ OWNER_ATTRIBUTES = (
     "owner_last_activity_ms",
     "routing_owner_app_id",
     "routing_changed_ms",
+    "routing_app_changed_ms",
+    "routing_explicit_ms",
 )
-CONSENT_GUARD = ("consent_changed_ms",)
 
 
 class ContactNotFoundError(LookupError):
@@ -76,6 +82,25 @@ def read_contact_item(table_name: str, pk: str) -> dict[str, Any] | None:
     """The contact item as stored (plain Python values), read strongly consistent."""
     item = aws.table(table_name).get_item(Key={"pk": pk, "sk": STATE_SK}, ConsistentRead=True).get("Item")
     return plain(item) if item else None
+
+
+def create_contact_if_absent(table_name: str, identity: dict[str, Any]) -> bool:
+    """Put a contact item holding only its identity, unless one exists; True when it was created.
+
+    For a consent given elsewhere by someone who has never written (a WhatsApp number whose
+    opt-in was collected on a web form): the consent fact is then written by ``update_contact``
+    like any other. Conditional on ``attribute_not_exists(pk)``, so a webhook's item is never
+    replaced.
+    """
+    try:
+        aws.table(table_name).put_item(
+            Item={**identity, "sk": STATE_SK}, ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def update_contact(table_name: str, pk: str, plan: Plan) -> ContactUpdate:
@@ -204,31 +229,33 @@ def consent_change(
     at_ms: int,
     recorded_by: str,
 ) -> ContactChange | None:
-    """Add (opt-out) or remove (opt-in) ``scope``; None when the record already says so.
+    """Record one consent fact: the newest opt-out (or opt-in) of ``scope`` is now ``at_ms``.
+
+    The fact keeps its own instant (``consent_<scope>_<out|in>_ms``), as the webhook writes it, so
+    an agent's change and a customer's STOP resolve per scope by their instants, whatever order
+    they land in (a marketing opt-out recorded by an agent never hides a customer's STOP). The
+    instant only moves forward and is guarded on what was read. None when the stored fact is
+    already as new.
 
     An opt-in recorded by an agent also files what it is evidence of: a marketing opt-in on
     record (WhatsApp marketing needs one; a Messenger marketing message still needs Meta's token,
     which only the customer's own opt-in gives) and, for ``all``, consent on record (SMS/e-mail).
     """
-    scopes = set(record.opted_out)
-    if opt_out:
-        scopes.add(scope)
-    else:
-        scopes.discard(scope)
+    attribute = consent_attribute(scope, opt_out)
+    stored: int | None = getattr(record, attribute)
     values: dict[str, Any] = {}
-    if scopes != set(record.opted_out):
-        values["opted_out"] = sorted(s.value for s in scopes)
+    if stored is None or stored < at_ms:
+        values[attribute] = at_ms
     if not opt_out and scope is ConsentScope.MARKETING:
         opt_in = StoredOptIn(purpose="marketing", token=None, opted_in_ms=at_ms).model_dump(mode="json")
         opt_in["recorded_by"] = recorded_by  # extra attribute: readers ignore it, audits use it
         kept = [o.model_dump(mode="json", exclude_none=True) for o in record.marketing_opt_ins]
-        values["marketing_opt_ins"] = [*kept, {k: v for k, v in opt_in.items() if v is not None}][
-            -MARKETING_OPT_INS_KEPT:
-        ]
+        if not any(o.opted_in_ms == at_ms and o.token is None for o in record.marketing_opt_ins):
+            values["marketing_opt_ins"] = [*kept, {k: v for k, v in opt_in.items() if v is not None}][
+                -MARKETING_OPT_INS_KEPT:
+            ]
     if not opt_out and scope is ConsentScope.ALL and not record.consent_on_record:
         values["consent_on_record"] = True
     if not values:
         return None
-    # Keep the instant monotonic: a webhook stamps consent with the customer's event time.
-    values["consent_changed_ms"] = max(at_ms, record.consent_changed_ms or 0)
-    return ContactChange(set=values, guard=CONSENT_GUARD)
+    return ContactChange(set=values, guard=(attribute,))

@@ -6,12 +6,14 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from tests.support.accounts import WA_PHONE_NUMBER_ID
-from windowkeeper import aws as wk_aws
+from tests.support.accounts import PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper.events import DetailType
-from windowkeeper.policy.model import Channel, ConsentScope
+from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, WindowChange
+from windowkeeper.ingest.observations import ContactKey
+from windowkeeper.ingest.writer import ContactWriter
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contacts import ContactRecord, StoredOptIn
-from windowkeeper.store.keys import STATE_SK, to_ms
+from windowkeeper.store.keys import to_ms
 from windowkeeper.store.ownership import ContactChange, consent_change, update_contact
 
 from .conftest import AGENT, BOT, NOW, WINTER_SALE, ContactsStack, contact_path
@@ -66,8 +68,8 @@ def test_marketing_opt_out_by_phone_then_a_marketing_template_is_refused(stack: 
     assert body["consent"]["changed_at"] == "2026-11-21T10:00:00Z"
 
     stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
-    assert stored.opted_out == [ConsentScope.MARKETING]
-    assert stored.consent_changed_ms == to_ms(NOW)
+    assert stored.scopes_opted_out() == {ConsentScope.MARKETING}
+    assert stored.consent_marketing_out_ms == to_ms(NOW) == stored.consent_changed_at_ms()
 
     status, after = marketing_check(stack)
     assert (status, after["status"]) == (200, "refused")
@@ -153,33 +155,85 @@ def test_bad_consent_bodies(stack: ContactsStack) -> None:
     assert status == 400
 
 
-def test_a_webhook_write_between_read_and_write_is_not_lost(stack: ContactsStack) -> None:
-    """The webhook moves the window and records a STOP while the agent's change is in flight."""
+def webhook_stop(table_name: str, record: ContactRecord, at_ms: int) -> None:
+    """The real webhook writer records a customer's STOP (scope ``all``) stamped ``at_ms``."""
+    delta = ContactDelta(
+        key=ContactKey(record.channel, record.account_id, record.contact_id),
+        tenant_id=record.tenant_id,
+        customer_event=True,
+        window=WindowChange(at_ms=at_ms, kind=CustomerActionKind.MESSAGE, event_id="wamid.stop"),
+        consent=ConsentDelta(opted_out_ms=((ConsentScope.ALL, at_ms),)),
+    )
+    ContactWriter(table_name, lambda _: None).write(delta)
+
+
+def test_a_webhook_stop_between_read_and_write_is_not_lost(stack: ContactsStack) -> None:
+    """The webhook records a STOP while the agent's marketing opt-out is in flight: both kept."""
     record = seed_opted_in_customer(stack)
-    table = wk_aws.table(stack.table_name)
     raced: list[bool] = []
 
     def plan(current: ContactRecord) -> ContactChange | None:
         if not raced:
             raced.append(True)
-            # What the webhook does concurrently: no version, attribute-level, consent stamped.
-            table.update_item(
-                Key={"pk": record.pk, "sk": STATE_SK},
-                UpdateExpression=(
-                    "SET last_customer_action_ms = :now, opted_out = :all, consent_changed_ms = :now"
-                ),
-                ExpressionAttributeValues={":now": to_ms(NOW - timedelta(seconds=1)), ":all": ["all"]},
-            )
+            webhook_stop(stack.table_name, record, to_ms(NOW - timedelta(seconds=1)))
         return consent_change(
             current, scope=ConsentScope.MARKETING, opt_out=True, at_ms=to_ms(NOW), recorded_by="a"
         )
 
-    update = update_contact(stack.table_name, record.pk, plan)
-    assert update.attempts == 2
+    update_contact(stack.table_name, record.pk, plan)
     stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
-    assert set(stored.opted_out) == {ConsentScope.ALL, ConsentScope.MARKETING}  # both kept
+    assert stored.scopes_opted_out() == {ConsentScope.ALL, ConsentScope.MARKETING}  # both kept
     assert stored.last_customer_action_ms == to_ms(NOW - timedelta(seconds=1))
-    assert stored.consent_changed_ms == to_ms(NOW)
+
+
+def test_an_agent_opt_out_then_an_older_stop_arriving_late_leaves_all_opted_out(
+    stack: ContactsStack,
+) -> None:
+    """Issue 10, defect 1: the agent's marketing opt-out (T+1 s) must not hide the STOP (T)."""
+    record = seed_opted_in_customer(stack)
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_out"})
+    assert status == 200, body
+    webhook_stop(
+        stack.table_name, record, to_ms(NOW - timedelta(seconds=1))
+    )  # the customer's STOP, delivered late
+    stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert stored.scopes_opted_out() == {ConsentScope.ALL, ConsentScope.MARKETING}
+
+
+def test_an_agent_opt_in_undoes_only_older_opt_outs_of_its_own_scope(stack: ContactsStack) -> None:
+    record = seed_opted_in_customer(stack)
+    webhook_stop(stack.table_name, record, to_ms(NOW - timedelta(seconds=1)))
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_in"})
+    assert status == 200, body
+    assert body["consent"]["opted_out"] == {"all": True, "marketing": False, "outside_window": False}
+    status, body = consent(stack, {"scope": "all", "action": "opt_in"})
+    assert body["consent"]["opted_out"]["all"] is False
+
+
+def test_consent_for_a_whatsapp_number_that_never_wrote_creates_the_contact(stack: ContactsStack) -> None:
+    """Issue 10, defect 9: an opt-in collected elsewhere (a web form) before the first message."""
+    status, body = consent(stack, {"scope": "marketing", "action": "opt_in", "note": "web form"})
+    assert status == 200, body
+    assert body["consent"]["opted_out"]["marketing"] is False
+    assert [o["purpose"] for o in body["consent"]["marketing_opt_ins"]] == ["marketing"]
+    stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
+    assert stored.tenant_id == "acme" and stored.last_customer_action_ms is None
+    assert stored.recipient_country_code == "55"
+    status, view = stack.call("GET", contact_path(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID))
+    assert status == 200, view
+    status, listing = stack.call(
+        "GET", contact_path(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID, "/decisions")
+    )
+    assert [(d["kind"], d["source"]) for d in listing["decisions"]] == [("consent", "agent")]
+
+
+def test_consent_for_an_unknown_messenger_contact_is_still_404(stack: ContactsStack) -> None:
+    status, body = stack.call(
+        "POST",
+        contact_path(Channel.MESSENGER, PAGE_ID, "7300000000009999", "/consent"),
+        {"scope": "all", "action": "opt_out"},
+    )
+    assert (status, body["reason"]) == (404, "unknown_contact")
 
 
 def test_a_failed_publish_answers_503_and_the_retry_publishes_the_same_event(stack: ContactsStack) -> None:
@@ -201,7 +255,7 @@ def test_a_failed_publish_answers_503_and_the_retry_publishes_the_same_event(sta
     status, body = consent(stack, {"scope": "outside_window", "action": "opt_out"})
     assert (status, body["reason"]) == (503, "event_publish_failed")
     stored = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
-    assert stored.opted_out == [ConsentScope.OUTSIDE_WINDOW]
+    assert stored.scopes_opted_out() == {ConsentScope.OUTSIDE_WINDOW}
     status, body = consent(stack, {"scope": "outside_window", "action": "opt_out"})
     assert status == 200
     assert attempts[0].event_id == attempts[1].event_id == body["event_id"]

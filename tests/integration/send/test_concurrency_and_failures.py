@@ -71,13 +71,13 @@ def answer_while(stack: SendStack, side_effect: Callable[[], None], response: ht
 
 
 def webhook_stores_stop_all(table_name: str, pk: str, at: datetime) -> Callable[[], None]:
-    """What the webhook writer does for a customer's STOP: ``opted_out`` replaced, no version bump."""
+    """What the webhook writer does for a customer's STOP: its own consent fact, no version bump."""
 
     def write() -> None:
         wk_aws.table(table_name).update_item(
             Key={"pk": pk, "sk": STATE_SK},
-            UpdateExpression="SET opted_out = :all, consent_changed_ms = :at",
-            ExpressionAttributeValues={":all": ["all"], ":at": to_ms(at)},
+            UpdateExpression="SET consent_all_out_ms = :at",
+            ExpressionAttributeValues={":at": to_ms(at)},
         )
 
     return write
@@ -99,8 +99,8 @@ def test_a_stop_stored_while_meta_answers_marketing_stop_is_kept(stack: SendStac
 
     assert (status, body["decision"]["reasons"]) == (409, ["opted_out"])
     contact = stack.contact(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, WA_ID)
-    assert {s.value for s in contact.opted_out} == {"all", "marketing"}
-    assert contact.consent_changed_ms == to_ms(NOW - timedelta(seconds=1))
+    assert {s.value for s in contact.scopes_opted_out()} == {"all", "marketing"}
+    assert contact.consent_all_out_ms == to_ms(NOW - timedelta(seconds=1))
 
 
 def test_a_webhook_moving_the_backoff_further_is_not_pulled_back(stack: SendStack) -> None:

@@ -21,7 +21,7 @@ from tests.support.accounts import (
 from tests.support.seed import human_owner
 from windowkeeper import aws as wk_aws
 from windowkeeper.events import DetailType
-from windowkeeper.policy.model import Channel
+from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, to_ms, violation_key
 
 PSID = "6789012345678901"
@@ -454,9 +454,10 @@ def test_metas_policy_refusal_is_recorded_on_the_contact(
     assert body["decision"]["reasons"] == [reason]
     assert (body["graph_error"]["code"], body["graph_error"]["subcode"]) == (code, subcode)
     contact = stack.contact(Channel(channel), account_id, contact_id)
-    recorded = getattr(contact, attribute)
+    recorded = contact.scopes_opted_out() if attribute == "opted_out" else getattr(contact, attribute)
     if attribute == "opted_out":
-        assert recorded == ["marketing"]
+        assert recorded == {ConsentScope.MARKETING}
+        assert contact.consent_marketing_out_ms is not None  # a consent fact with its own instant
     elif attribute == "marketing_backoff_until_ms":
         assert recorded == to_ms(NOW + timedelta(hours=24))  # from the request's now, by the rule
     else:

@@ -15,6 +15,8 @@ from tests.integration.webhook.conftest import WebhookStack, http_event
 from tests.support.events import LambdaContext
 from tests.unit.ingest.meta_fixtures import BASE_MS, PAGE_ID, PSID_A, raw
 from windowkeeper.ingest.signature import sign
+from windowkeeper.policy.model import ConsentScope
+from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.keys import contact_pk
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)
@@ -59,7 +61,8 @@ def test_a_lone_surrogate_in_signed_text_is_stored_replaced_and_the_body_quarant
     response = stack.post(body)
     assert response["statusCode"] == 200, response["body"]
     contact = stack.contact(PK_A)
-    assert contact is not None and contact["opted_out"] == ["all"]  # the STOP counts
+    assert contact is not None  # the STOP counts
+    assert ContactRecord.from_item(contact).scopes_opted_out() == {ConsentScope.ALL}
     (logged,) = stack.messages(PK_A)
     assert logged["text"] == "\ufffd STOP"  # stored, with the unstorable part replaced
     published = stack.published()

@@ -29,12 +29,19 @@ from windowkeeper.ingest import service
 from windowkeeper.ingest.quarantine import quarantine_key
 from windowkeeper.ingest.signature import sign
 from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.keys import contact_pk, due_bucket, to_ms
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)
 PK_B = contact_pk("messenger", PAGE_ID, PSID_B)
 PK_WA = contact_pk("whatsapp", PHONE_NUMBER_ID, WA_ID)
 HOUR_MS = 3600 * 1000
+
+
+def opted_out(item: dict[str, Any] | None) -> list[str]:
+    """The scopes the stored consent facts leave opted out (what the engine will read)."""
+    assert item is not None
+    return sorted(s.value for s in ContactRecord.from_item(item).scopes_opted_out())
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +188,10 @@ def test_a_duplicate_post_changes_nothing_and_republishes_the_same_ids(stack: We
     assert len(stack.messages(PK_A)) == 2
 
 
-def test_an_older_event_arriving_late_never_moves_the_window_back(stack: WebhookStack) -> None:
+def test_an_older_ad_message_arriving_late_keeps_its_entry_point_but_not_the_window(
+    stack: WebhookStack,
+) -> None:
+    """Issue 10, defect 2: the entry point and ad start are not behind the window's guard."""
     stack.post(raw("messenger_text_stop_keyword.json"))  # T+8000, also an opt-out
     newer = stack.contact(PK_A)
     assert newer is not None and newer["last_customer_action_ms"] == BASE_MS + 8000
@@ -192,9 +202,10 @@ def test_an_older_event_arriving_late_never_moves_the_window_back(stack: Webhook
     assert after is not None
     assert after["last_customer_action_ms"] == BASE_MS + 8000
     assert after["last_inbound_event_id"] == "m_stop-1"
-    assert "entry_point" not in after  # it came with the stale window part
+    assert after["entry_point"] == "click_to_messenger_ad"  # its own instant, not the window's
+    assert after["ad_conversation_started_ms"] == BASE_MS + 1000
     assert after["due_window_ms"] == BASE_MS + 8000
-    assert after["opted_out"] == ["all"]
+    assert opted_out(after) == ["all"]
     (event,) = stack.published()[-1:]
     assert event["detail"]["event_id"] == "m_ad-first"  # still published, at least once
 
@@ -205,13 +216,14 @@ def test_a_late_consent_change_applies_without_moving_the_window(stack: WebhookS
     stack.post(raw("messenger_text_start_keyword.json"))  # T+9500
     stack.published()
     stack.post(raw("messenger_text_stop_keyword.json"))  # T+8000, arrives last
-    assert stack.metrics()["StateWrites"] == 1  # blind attempt fails on both guards; nothing newer remains
+    assert stack.metrics()["StateWrites"] == 2  # the window part is stale; the STOP fact is news
     contact = stack.contact(PK_A)
     assert contact is not None
     assert contact["last_customer_action_ms"] == BASE_MS + 9500
-    assert contact.get("opted_out", []) == []  # START (9500) is newer than STOP (8000)
-    assert contact["consent_changed_ms"] == BASE_MS + 9500
-    assert [o["token"] for o in contact["marketing_opt_ins"]] == ["7720000000000000001"]
+    assert opted_out(contact) == []  # START (9500) is newer than STOP (8000)
+    assert contact["consent_all_out_ms"] == BASE_MS + 8000  # the STOP is kept, with its instant
+    record = ContactRecord.from_item(contact)
+    assert [o.token for o in record.all_marketing_opt_ins()] == ["7720000000000000001"]
 
 
 def test_a_late_stop_message_applies_its_opt_out_without_moving_the_window(stack: WebhookStack) -> None:
@@ -228,7 +240,7 @@ def test_a_late_stop_message_applies_its_opt_out_without_moving_the_window(stack
         "call",
         (BASE_S + 400) * 1000,
     )
-    assert contact["opted_out"] == ["all"] and contact["consent_changed_ms"] == (BASE_S + 30) * 1000
+    assert opted_out(contact) == ["all"] and contact["consent_all_out_ms"] == (BASE_S + 30) * 1000
     assert contact["due_window_ms"] == (BASE_S + 400) * 1000  # the notice still follows the newest window
     assert sorted(e["detail-type"] for e in stack.published()) == [
         "contact.consent_changed",
@@ -239,15 +251,15 @@ def test_a_late_stop_message_applies_its_opt_out_without_moving_the_window(stack
 def test_stop_keyword_opts_out_and_start_opts_back_in(stack: WebhookStack) -> None:
     stack.post(raw("messenger_text_stop_keyword.json"))
     stopped = stack.contact(PK_A)
-    assert stopped is not None and stopped["opted_out"] == ["all"]
-    assert stopped["consent_changed_ms"] == BASE_MS + 8000
+    assert opted_out(stopped) == ["all"]
+    assert stopped is not None and stopped["consent_all_out_ms"] == BASE_MS + 8000
     consent_events = [e for e in stack.published() if e["detail-type"] == "contact.consent_changed"]
     assert [e["detail"]["opted_out"] for e in consent_events] == [["all"]]
 
     stack.post(raw("messenger_text_start_keyword.json"))
-    assert stack.metrics()["StateWrites"] == 2  # the blind attempt assumed no list; the retry is exact
+    assert stack.metrics()["StateWrites"] == 1  # each fact has its own guard: no list to guess
     started = stack.contact(PK_A)
-    assert started is not None and started["opted_out"] == [] and started["consent_on_record"] is True
+    assert opted_out(started) == [] and started is not None and started["consent_on_record"] is True
 
 
 def test_page_inbox_echo_makes_the_next_customer_message_route_to_a_human(stack: WebhookStack) -> None:
@@ -440,14 +452,16 @@ def test_status_131047_records_the_early_close(stack: WebhookStack) -> None:
 
 def test_status_131050_and_user_preferences_stop_then_resume(stack: WebhookStack) -> None:
     stack.post(raw("whatsapp_status_failed_131050.json"))  # S+120
-    assert stack.contact(PK_WA)["opted_out"] == ["marketing"]  # type: ignore[index]
+    assert opted_out(stack.contact(PK_WA)) == ["marketing"]
     stack.post(raw("whatsapp_user_preferences_marketing_stop.json"))  # S+200
     stack.post(raw("whatsapp_user_preferences_marketing_resume.json"))  # S+300
     contact = stack.contact(PK_WA)
     assert contact is not None
-    assert contact["opted_out"] == []
-    assert contact["consent_changed_ms"] == (BASE_S + 300) * 1000
-    assert contact["marketing_opt_ins"] == [{"purpose": "marketing", "opted_in_ms": (BASE_S + 300) * 1000}]
+    assert opted_out(contact) == []
+    record = ContactRecord.from_item(contact)
+    assert record.consent_marketing_out_ms == (BASE_S + 200) * 1000
+    assert record.consent_changed_at_ms() == (BASE_S + 300) * 1000
+    assert [o.opted_in_ms for o in record.all_marketing_opt_ins()] == [(BASE_S + 300) * 1000]
     kinds = [e["detail-type"] for e in stack.published()]
     assert kinds.count("contact.consent_changed") == 3
 

@@ -35,60 +35,72 @@ def record(**fields: Any) -> ContactRecord:
 
 
 # --- consent -------------------------------------------------------------------------------------
-def test_marketing_opt_out_adds_the_scope_and_stamps_the_change() -> None:
+def test_marketing_opt_out_records_its_own_fact_and_guards_only_it() -> None:
     change = consent_change(
         record(), scope=ConsentScope.MARKETING, opt_out=True, at_ms=AT_MS, recorded_by="agent-1"
     )
     assert change is not None
-    assert change.set["opted_out"] == ["marketing"]
-    assert change.set["consent_changed_ms"] == AT_MS
-    assert change.guard == ("consent_changed_ms",)
+    assert dict(change.set) == {"consent_marketing_out_ms": AT_MS}
+    assert change.guard == ("consent_marketing_out_ms",)
 
 
-def test_opt_out_already_on_record_writes_nothing() -> None:
-    current = record(opted_out=[ConsentScope.MARKETING], consent_changed_ms=AT_MS - 1000)
+def test_an_opt_out_already_as_new_writes_nothing() -> None:
+    current = record(consent_marketing_out_ms=AT_MS)
     assert (
         consent_change(current, scope=ConsentScope.MARKETING, opt_out=True, at_ms=AT_MS, recorded_by="a")
         is None
     )
 
 
-def test_opt_in_removes_only_that_scope() -> None:
-    current = record(opted_out=[ConsentScope.MARKETING, ConsentScope.OUTSIDE_WINDOW])
+def test_opt_in_undoes_only_that_scope() -> None:
+    current = record(consent_marketing_out_ms=AT_MS - 10, consent_outside_window_out_ms=AT_MS - 10)
     change = consent_change(
         current, scope=ConsentScope.OUTSIDE_WINDOW, opt_out=False, at_ms=AT_MS, recorded_by="a"
     )
     assert change is not None
-    assert change.set["opted_out"] == ["marketing"]
+    after = current.model_copy(update=dict(change.set))
+    assert after.scopes_opted_out() == {ConsentScope.MARKETING}
+
+
+def test_the_older_opted_out_list_is_still_read_and_undone_by_a_newer_opt_in() -> None:
+    current = record(opted_out=[ConsentScope.MARKETING], consent_changed_ms=AT_MS - 1000)
+    assert current.scopes_opted_out() == {ConsentScope.MARKETING}
+    change = consent_change(
+        current, scope=ConsentScope.MARKETING, opt_out=False, at_ms=AT_MS, recorded_by="a"
+    )
+    assert change is not None
+    assert current.model_copy(update=dict(change.set)).scopes_opted_out() == frozenset()
 
 
 def test_marketing_opt_in_by_an_agent_files_an_opt_in_on_record() -> None:
     earlier = StoredOptIn(purpose="marketing", token="sub-token-1", opted_in_ms=AT_MS - 10_000)
-    current = record(opted_out=[ConsentScope.MARKETING], marketing_opt_ins=[earlier])
+    current = record(consent_marketing_out_ms=AT_MS - 5, marketing_opt_ins=[earlier])
     change = consent_change(
         current, scope=ConsentScope.MARKETING, opt_out=False, at_ms=AT_MS, recorded_by="agent-7"
     )
     assert change is not None
-    assert change.set["opted_out"] == []
+    assert change.set["consent_marketing_in_ms"] == AT_MS
     opt_ins = change.set["marketing_opt_ins"]
     assert opt_ins[0]["token"] == "sub-token-1"  # Meta's token from the customer's own opt-in is kept
     assert opt_ins[-1] == {"purpose": "marketing", "opted_in_ms": AT_MS, "recorded_by": "agent-7"}
 
 
 def test_opt_in_to_everything_puts_consent_on_record() -> None:
-    current = record(opted_out=[ConsentScope.ALL])
+    current = record(consent_all_out_ms=AT_MS - 5)
     change = consent_change(current, scope=ConsentScope.ALL, opt_out=False, at_ms=AT_MS, recorded_by="a")
     assert change is not None
-    assert change.set["opted_out"] == []
+    assert change.set["consent_all_in_ms"] == AT_MS
     assert change.set["consent_on_record"] is True
 
 
-def test_consent_instant_never_moves_back() -> None:
+def test_a_fact_newer_than_the_agents_instant_is_not_moved_back() -> None:
     # The webhook stamps consent with the customer's event time, which may be ahead of our clock.
-    current = record(consent_changed_ms=AT_MS + 5000)
-    change = consent_change(current, scope=ConsentScope.ALL, opt_out=True, at_ms=AT_MS, recorded_by="a")
+    current = record(consent_all_out_ms=AT_MS + 5000)
+    assert consent_change(current, scope=ConsentScope.ALL, opt_out=True, at_ms=AT_MS, recorded_by="a") is None
+    # ...and a newer opt-out of the same scope still wins over an agent's older opt-in.
+    change = consent_change(current, scope=ConsentScope.ALL, opt_out=False, at_ms=AT_MS, recorded_by="a")
     assert change is not None
-    assert change.set["consent_changed_ms"] == AT_MS + 5000
+    assert current.model_copy(update=dict(change.set)).scopes_opted_out() == {ConsentScope.ALL}
 
 
 # --- ownership -----------------------------------------------------------------------------------

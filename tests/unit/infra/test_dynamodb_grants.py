@@ -56,6 +56,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/outbound.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/ownership.py", "read_contact_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/ownership.py", "update_contact"): frozenset({SEND}),
+    ("shared/windowkeeper/store/ownership.py", "create_contact_if_absent"): frozenset({SEND}),
     ("shared/windowkeeper/scheduling/wiring.py", "load_contact"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followups.py", "FollowupStore.create"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followups.py", "FollowupStore.get"): frozenset({SCHEDULER}),

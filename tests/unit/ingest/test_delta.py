@@ -37,18 +37,18 @@ def test_order_in_the_body_does_not_matter() -> None:
     assert reversed_result == deltas("messenger_text_batched_two_entries.json")
 
 
-def test_stop_then_start_leaves_the_last_word() -> None:
+def test_stop_then_start_keeps_each_fact_with_its_own_instant() -> None:
     consent = deltas("messenger_text_stop_keyword.json", "messenger_text_start_keyword.json")[KEY_A].consent
     assert consent is not None
-    assert consent.opt_out == frozenset()
-    assert ConsentScope.ALL in consent.opt_in and consent.consent_on_record
+    assert consent.opted_out_ms == ((ConsentScope.ALL, BASE_MS + 8000),)
+    assert (ConsentScope.ALL, BASE_MS + 9500) in consent.opted_in_ms and consent.consent_on_record
     assert consent.at_ms == BASE_MS + 9500
 
 
 def test_entry_point_survives_a_later_plain_message_in_the_same_batch() -> None:
     delta = deltas("messenger_ad_referral_first_message.json", "messenger_text_stop_keyword.json")[KEY_A]
-    assert delta.window is not None
-    assert delta.window.entry_point is not None and delta.window.ad_started_ms == BASE_MS + 1000
+    assert delta.window is not None and delta.entry is not None
+    assert delta.entry.entry_point is not None and delta.entry.ad_started_ms == BASE_MS + 1000
     assert delta.window.at_ms == BASE_MS + 8000
 
 

@@ -17,7 +17,7 @@ from windowkeeper.store.contacts import ContactRecord
 KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
 WRITER = ContactWriter("table", lambda record: None)
 WINDOW = WindowChange(at_ms=BASE_MS, kind=CustomerActionKind.MESSAGE, event_id="m_1")
-STOP = ConsentDelta(at_ms=BASE_MS, opt_out=frozenset({ConsentScope.ALL}), opt_in=frozenset())
+STOP = ConsentDelta(opted_out_ms=((ConsentScope.ALL, BASE_MS),))
 DUE = {
     "due_bucket": "DUE#2026-11-22T21:00#03",
     "due_at_ms": BASE_MS + 23 * 3600_000,
@@ -30,23 +30,28 @@ def delta(**parts: object) -> ContactDelta:
     return ContactDelta(key=KEY, tenant_id="acme", customer_event=True, **parts)  # type: ignore[arg-type]
 
 
-def test_blind_plan_guards_every_instant_and_assumes_no_opt_out_list() -> None:
+def test_blind_plan_guards_every_instant_and_each_consent_fact_on_its_own() -> None:
     part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), None, DUE)
     assert window_applied
-    assert part.newer == {"last_customer_action_ms": BASE_MS, "consent_changed_ms": BASE_MS}
-    assert part.equals == {"opted_out": None}
-    assert part.set["opted_out"] == ["all"]
+    assert part.newer == {"last_customer_action_ms": BASE_MS, "consent_all_out_ms": BASE_MS}
+    assert part.equals == {}
+    assert part.set["consent_all_out_ms"] == BASE_MS
     assert part.set["due_window_ms"] == BASE_MS and part.set["subscribed"] is True
     assert part.set["account_shard"].startswith("A#messenger#104800000000001#")
 
 
 def test_retry_drops_the_window_when_the_stored_one_is_newer_and_keeps_consent() -> None:
-    old = {"last_customer_action_ms": BASE_MS + 1, "opted_out": ["marketing"], "tenant_id": "acme"}
+    old = {
+        "last_customer_action_ms": BASE_MS + 1,
+        "consent_marketing_out_ms": BASE_MS + 5,  # a newer fact of another scope changes nothing
+        "consent_all_in_ms": BASE_MS - 1,
+        "tenant_id": "acme",
+    }
     part, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), old, DUE)
     assert not window_applied
     assert "last_customer_action_ms" not in part.set and "due_bucket" not in part.set
-    assert part.set["opted_out"] == ["all", "marketing"]
-    assert part.equals == {"opted_out": ["marketing"]}  # still what we based the list on
+    assert part.set["consent_all_out_ms"] == BASE_MS
+    assert part.newer == {"consent_all_out_ms": BASE_MS}
 
 
 def test_retry_of_a_fully_applied_delta_plans_nothing_to_write() -> None:
@@ -61,15 +66,29 @@ def test_no_due_notice_removes_the_old_one() -> None:
     assert set(part.remove) == {"due_bucket", "due_at_ms", "due_kind", "due_window_ms"}
 
 
-def test_page_inbox_activity_makes_a_human_owner_without_resetting_since() -> None:
-    routing = RoutingDelta(at_ms=BASE_MS, owner="human", human_activity_ms=BASE_MS)
+def test_page_inbox_activity_makes_a_human_owner_since_its_first_activity() -> None:
+    routing = RoutingDelta(at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="human", first_activity_ms=BASE_MS - 5)
     part, _ = WRITER.plan(delta(routing=routing), None, None)
     assert part.set["owner"] == "human" and part.set["owner_last_activity_ms"] == BASE_MS
-    assert part.set_if_absent == {"owner_since_ms": BASE_MS}
+    # "since" only ever moves to an earlier activity, and only while no explicit handover is known
+    assert part.set["owner_since_ms"] == BASE_MS - 5
+    assert part.older == {"owner_since_ms": BASE_MS - 5}
+    assert part.equals == {"routing_explicit_ms": None}
+
+
+def test_an_explicit_handover_sets_since_under_its_own_guard() -> None:
+    routing = RoutingDelta(
+        at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="bot", app_changed_ms=BASE_MS, explicit_ms=BASE_MS
+    )
+    old = {"routing_changed_ms": BASE_MS + 10, "owner_since_ms": BASE_MS + 10, "tenant_id": "acme"}
+    part, _ = WRITER.plan(delta(routing=routing), old, None)
+    assert "owner" not in part.set  # a newer routing event decides who owns it...
+    assert part.set["owner_since_ms"] == BASE_MS  # ...and this handover still says since when
+    assert part.newer == {"routing_explicit_ms": BASE_MS, "routing_app_changed_ms": BASE_MS}
 
 
 def test_release_to_the_bot_clears_the_human_clock_and_routing_app() -> None:
-    routing = RoutingDelta(at_ms=BASE_MS, owner="bot", owner_app_changed=True, owner_app_id=None)
+    routing = RoutingDelta(at_ms=BASE_MS, owner_at_ms=BASE_MS, owner="bot", app_changed_ms=BASE_MS)
     part, _ = WRITER.plan(delta(routing=routing), None, None)
     assert part.set["owner"] == "bot"
     assert {"routing_owner_app_id", "owner_agent_id", "owner_last_activity_ms"} <= set(part.remove)
