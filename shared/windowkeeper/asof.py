@@ -86,18 +86,21 @@ def consent_entry(
     source: str,
     opt_out: Iterable[ConsentScope] = (),
     opt_in: Iterable[ConsentScope] = (),
-    consent_on_record: bool = False,
 ) -> HistoryEntry:
-    """A consent change recorded by a person or the API (not a webhook)."""
+    """A consent change recorded by a person or the API (not a webhook). An opt-in is also
+    evidence, as the consent route stores it: of marketing (an opt-in on record) and, for ``all``,
+    of consent on record."""
+    opt_in = tuple(sorted(opt_in))
     return HistoryEntry(
         entry_id=entry_id,
         at_ms=to_ms(at),
         source=source,
         kind="consent",
         opt_out=tuple(sorted(opt_out)),
-        opt_in=tuple(sorted(opt_in)),
+        opt_in=opt_in,
         consent_source=source,
-        consent_on_record=consent_on_record,
+        marketing_opt_in=ConsentScope.MARKETING in opt_in,
+        consent_on_record=ConsentScope.ALL in opt_in,
     )
 
 

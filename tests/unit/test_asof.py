@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from windowkeeper.asof import LONGEST_LOOKBACK, record_as_of, require_answerable, verdict_entry
+from windowkeeper.asof import LONGEST_LOOKBACK, consent_entry, record_as_of, require_answerable, verdict_entry
 from windowkeeper.http import ApiError
 from windowkeeper.policy import rules
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
@@ -89,6 +89,17 @@ def test_consent_as_of_is_the_newest_word_by_then_whatever_order_the_journal_lis
     assert opted_out(start + timedelta(hours=1)) == frozenset()
     assert opted_out(stop - timedelta(hours=1)) == frozenset()
     assert record.scopes_opted_out() == frozenset()  # the item alone knows only the newest word
+
+
+def test_an_agents_marketing_opt_in_is_an_opt_in_on_record_from_its_instant_on() -> None:
+    """As the consent route stores it: the scope's opt-in, and a marketing opt-in on record."""
+    entry = consent_entry("a1", NOW, source="agent", opt_in=[ConsentScope.MARKETING])
+    before = record_as_of(stored(), [entry], NOW - timedelta(seconds=1))
+    after = record_as_of(stored(), [entry], NOW)
+    assert before.all_marketing_opt_ins() == []
+    assert [o.opted_in_ms for o in after.all_marketing_opt_ins()] == [to_ms(NOW)]
+    everything = consent_entry("a2", NOW, source="agent", opt_in=[ConsentScope.ALL])
+    assert record_as_of(stored(), [everything], NOW).consent_on_record
 
 
 def test_metas_verdicts_are_journaled_and_never_expire() -> None:
