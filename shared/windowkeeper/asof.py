@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from windowkeeper.events import DetailType
 from windowkeeper.http import ApiError
-from windowkeeper.ingest.delta import collapse
-from windowkeeper.ingest.observations import ConsentChange, ContactKey, Observation
-from windowkeeper.ingest.writer import ContactWriter
 from windowkeeper.policy.model import ConsentScope, Path
 from windowkeeper.store.contacts import ContactRecord
 from windowkeeper.store.history import HistoryEntry, read_history
 from windowkeeper.store.keys import to_ms
+
+if TYPE_CHECKING:
+    from windowkeeper.ingest.observations import ContactKey, Observation
 
 # The longest span any rule looks back over from the instant it decides at (HUMAN_AGENT, comment
 # private replies, the click-to-ad window: 7 days). tests/unit/test_asof.py checks the rule table.
@@ -174,6 +174,12 @@ CARRIED_FROM_ITEM = frozenset(
 
 def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: datetime) -> ContactRecord:
     """The contact item as it stood at ``at``: the journal folded up to ``at`` over the item's identity."""
+    # The webhook's fold, imported here: a send's cold start pays for it only when it answers
+    # about the past (every /check about now reads the item alone).
+    from windowkeeper.ingest.delta import collapse  # noqa: PLC0415
+    from windowkeeper.ingest.observations import ContactKey  # noqa: PLC0415
+    from windowkeeper.ingest.writer import ContactWriter  # noqa: PLC0415
+
     at_ms = to_ms(at)
     key = ContactKey(record.channel, record.account_id, record.contact_id)
     observations = [_observation(key, record.tenant_id, e) for e in entries if e.at_ms <= at_ms]
@@ -203,6 +209,8 @@ def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: dat
 
 
 def _observation(key: ContactKey, tenant_id: str, entry: HistoryEntry) -> Observation:
+    from windowkeeper.ingest.observations import ConsentChange, Observation  # noqa: PLC0415
+
     consent = None
     if entry.opt_out or entry.opt_in or entry.marketing_opt_in or entry.consent_on_record:
         consent = ConsentChange(
