@@ -31,9 +31,9 @@ from windowkeeper.http import (
 )
 from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_generated_id, checked_id
 from windowkeeper.policy.model import Channel
-from windowkeeper.scheduling import followups, jobs, sweep, wiring
-from windowkeeper.scheduling.followups import PREVIEW_NOTE, FollowupIn
-from windowkeeper.scheduling.jobs import ReengagementIn
+from windowkeeper.scheduling import followup_service, job_service, sweep_service, wiring
+from windowkeeper.scheduling.followup_service import PREVIEW_NOTE, FollowupIn
+from windowkeeper.scheduling.job_service import ReengagementIn
 
 logger = Logger()
 metrics = Metrics()
@@ -83,12 +83,12 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
         if scheduled.followup_id is None:
             _count("ScheduledInputsInvalid")
             raise ValueError("followup.fire needs followup_id")
-        result = followups.fire(scheduled.followup_id, now)
+        result = followup_service.fire(scheduled.followup_id, now)
         _count(f"FollowupFire.{result.action}")
         logger.info("follow-up fired", extra={"followup_id": result.followup_id, "action": result.action})
         return {"kind": scheduled.kind, "followup_id": result.followup_id, "action": result.action}
     if scheduled.kind == "sweep":
-        report = sweep.run(now, wiring.sweeper(time_left=time_left))
+        report = sweep_service.run(now, wiring.sweeper(time_left=time_left))
         metrics.add_metric(name="NoticesPublished", unit=MetricUnit.Count, value=report.published)
         metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=report.items_read)
         metrics.add_metric(name="SweepMinutes", unit=MetricUnit.Count, value=report.minutes_swept)
@@ -99,7 +99,7 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
     if scheduled.job_id is None:
         _count("ScheduledInputsInvalid")
         raise ValueError("reengagement.run needs job_id")
-    run_report = jobs.run(scheduled.job_id, now, wiring.job_service(time_left=time_left))
+    run_report = job_service.run(scheduled.job_id, now, wiring.job_service(time_left=time_left))
     for status in ("sent", "refused", "failed"):
         metrics.add_metric(
             name=f"Reengagement.{status}", unit=MetricUnit.Count, value=getattr(run_report, status)
@@ -130,7 +130,7 @@ def post_followup() -> Response[Any]:
     return json_response(
         201 if created.created else 200,
         {
-            "followup": followups.view(created.record),
+            "followup": followup_service.view(created.record),
             "created": created.created,
             "schedule": {
                 "name": created.record.schedule_name,
@@ -161,14 +161,14 @@ def list_followups() -> Response[Any]:
         checked_id("contact_id", _query("contact_id"), max_length=CONTACT_ID_MAX),
     )
     _count("FollowupViews")
-    return json_response(200, {"followups": [followups.view(r) for r in records]})
+    return json_response(200, {"followups": [followup_service.view(r) for r in records]})
 
 
 @app.get("/v1/followups/<followup_id>")
 def get_followup(followup_id: str) -> Response[Any]:
     record = wiring.followup_service().get(_principal(), checked_generated_id("followup_id", followup_id))
     _count("FollowupViews")
-    return json_response(200, {"followup": followups.view(record)})
+    return json_response(200, {"followup": followup_service.view(record)})
 
 
 @app.delete("/v1/followups/<followup_id>")
@@ -177,7 +177,7 @@ def delete_followup(followup_id: str) -> Response[Any]:
         _principal(), checked_generated_id("followup_id", followup_id), utc_now()
     )
     _count("FollowupsCancelled")
-    return json_response(200, {"followup": followups.view(record)})
+    return json_response(200, {"followup": followup_service.view(record)})
 
 
 @app.post("/v1/reengagements")
@@ -189,9 +189,9 @@ def post_reengagement() -> Response[Any]:
     return json_response(
         202 if created else 200,
         {
-            "job": jobs.job_view(job),
+            "job": job_service.job_view(job),
             "created": created,
-            "schedule": {"name": jobs.run_schedule_name(job.job_id, 0)},
+            "schedule": {"name": job_service.run_schedule_name(job.job_id, 0)},
         },
     )
 
@@ -223,8 +223,8 @@ def get_reengagement(job_id: str) -> Response[Any]:
     return json_response(
         200,
         {
-            "job": jobs.job_view(job),
-            "results": [jobs.result_view(r) for r in results],
+            "job": job_service.job_view(job),
+            "results": [job_service.result_view(r) for r in results],
             "next": after,
         },
     )

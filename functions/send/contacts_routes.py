@@ -1,7 +1,7 @@
 """The contacts API routes of the send function (a powertools Router included by ``send_app``).
 
 Each route reads the principal from the JWT authorizer's claims, validates path, query and body,
-reads the clock (only here), calls ``windowkeeper.sending.contacts.ContactsService``, counts what
+reads the clock (only here), calls ``windowkeeper.sending.contacts_service.ContactsService``, counts what
 it did (one metric per request, flushed by ``send_app``'s ``log_metrics``) and answers the
 service's dict as JSON. Errors are ``ApiError``s, answered and counted in the shared shape by the
 handlers ``send_app`` installs (``install_api_error_handlers``).
@@ -32,14 +32,14 @@ from windowkeeper.http import ApiError, json_body, json_response, request_princi
 from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_id
 from windowkeeper.instants import InstantError, parse_instant
 from windowkeeper.policy.model import Channel
-from windowkeeper.sending.contacts import (
+from windowkeeper.sending.contacts_service import (
     ConsentRequest,
     ContactRef,
     ContactsService,
     HandoverRequest,
     ThreadControl,
 )
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream
 metrics = Metrics()  # powertools Metrics instances share one metric set: send_app's flushes it

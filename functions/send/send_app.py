@@ -1,7 +1,7 @@
 """send Lambda: the HTTP API in front of every outbound message (and the contacts API's routes).
 
 Thin by design: each route reads the principal from the JWT authorizer's claims, validates the
-body with the pydantic models of ``windowkeeper.sending.requests``, reads the clock (the only
+body with the pydantic models of ``windowkeeper.sending.api_models``, reads the clock (the only
 place it is read), calls ``SendService`` and shapes the JSON answer. Rules live in the engine,
 I/O in the stores and the Graph client.
 
@@ -49,9 +49,9 @@ from windowkeeper.http import (
     json_response,
     request_principal,
 )
-from windowkeeper.sending.requests import CheckRequest, SendRequest
+from windowkeeper.sending.api_models import CheckRequest, SendRequest
 from windowkeeper.sending.service import GraphSender, SendOutcome, SendService
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 
 logger = Logger()
 metrics = Metrics()

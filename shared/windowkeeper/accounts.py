@@ -17,6 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper.policy.model import AccountProfile, Channel, Template
 
+WEBHOOK_OBJECT = {
+    Channel.MESSENGER: "page",
+    Channel.INSTAGRAM: "instagram",
+    Channel.WHATSAPP: "whatsapp_business_account",
+}
+"""Meta's webhook ``object`` value for each channel whose webhooks name the account."""
+
 
 class AccountConfig(AccountProfile):
     """An account as configured: the engine's profile plus templates and delivery settings."""

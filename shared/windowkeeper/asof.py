@@ -1,4 +1,4 @@
-"""The contact "as of" an earlier instant, rebuilt from its journal (``store/history.py``).
+"""The contact "as of" an earlier instant, rebuilt from its journal (``store/history_table.py``).
 
 The ``STATE`` item keeps only the newest of each fact. Asked about an instant ``at`` before now,
 we fold the journal's entries stamped at or before ``at`` exactly the way the webhook folds a
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from windowkeeper.events import DetailType
 from windowkeeper.http import ApiError
 from windowkeeper.policy.model import ConsentScope, Path
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.history import HistoryEntry, read_history
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.history_table import HistoryEntry, read_history
 from windowkeeper.store.keys import to_ms
 
 if TYPE_CHECKING:

@@ -1,5 +1,6 @@
 """Domain events on the EventBridge bus, for the bot, agent UIs and the scheduler.
 
+Models only: ``windowkeeper.bus`` puts them on EventBridge (``ports.bus.EventPublisher``).
 Delivery is at least once: every event carries a stable ``event_id`` (derived from what caused
 it, e.g. the Meta message id) so consumers de-duplicate. EventBridge's own entry id is random per
 ``PutEvents`` call, so it cannot serve as that key.
@@ -8,16 +9,11 @@ it, e.g. the Meta message id) so consumers de-duplicate. EventBridge's own entry
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from windowkeeper import aws
-
 SOURCE = "windowkeeper"
-PUT_EVENTS_BATCH = 10  # PutEvents accepts at most 10 entries per call
 
 
 class DetailType:
@@ -64,22 +60,3 @@ class BusEvent:
 
 class PublishError(RuntimeError):
     """Some entries were not accepted; the caller answers 5xx so the cause is retried."""
-
-
-def bus_name() -> str:
-    return os.environ["EVENT_BUS_NAME"]
-
-
-def publish(events: Iterable[BusEvent], bus: str | None = None) -> int:
-    """Put events on the bus in batches of 10; raises ``PublishError`` if any entry failed."""
-    target = bus or bus_name()
-    pending: Sequence[BusEvent] = list(events)
-    published = 0
-    for start in range(0, len(pending), PUT_EVENTS_BATCH):
-        batch = pending[start : start + PUT_EVENTS_BATCH]
-        response = aws.client("events").put_events(Entries=[e.entry(target) for e in batch])
-        if response.get("FailedEntryCount", 0):
-            failed = [r.get("ErrorCode") for r in response["Entries"] if r.get("ErrorCode")]
-            raise PublishError(f"{len(failed)} of {len(batch)} events were not accepted: {failed}")
-        published += len(batch)
-    return published

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from windowkeeper import errors
 from windowkeeper.auth import AuthError, Principal, principal_from_event
 
 
@@ -56,6 +57,30 @@ class ApiError(Exception):
         return body.model_dump(mode="json", exclude={"problems"})  # problems: validation errors only
 
 
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 400,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unprocessable: 422,
+    errors.UpstreamFailed: 502,
+    errors.Unavailable: 503,
+}
+"""The one place a domain error becomes an HTTP status (the most specific kind wins)."""
+
+
+def status_of(error: errors.DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 500
+
+
+def api_error_from(error: errors.DomainError) -> ApiError:
+    """The HTTP answer of a domain error: its status, reason, sentence and context."""
+    return ApiError(status_of(error), error.reason, error.message, **error.extra)
+
+
 def json_response(status: int, body: Any) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -87,7 +112,7 @@ def _counted(response: Response[Any], metrics: Metrics | None) -> Response[Any]:
 
 
 def install_error_handlers(app: APIGatewayHttpResolver, metrics: Metrics | None = None) -> None:
-    """Answer ApiError and pydantic ValidationError in the shared shape, on any route.
+    """Answer ApiError, domain errors and pydantic ValidationError in the shared shape, on any route.
 
     With ``metrics``, every such answer is counted: ``RequestsRejected`` (4xx), ``RequestsFailed`` (5xx).
     """
@@ -95,6 +120,10 @@ def install_error_handlers(app: APIGatewayHttpResolver, metrics: Metrics | None 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response[Any]:
         return _counted(error_response(error), metrics)
+
+    @app.exception_handler(errors.DomainError)
+    def _domain_error(error: errors.DomainError) -> Response[Any]:
+        return _counted(error_response(api_error_from(error)), metrics)
 
     @app.exception_handler(ValidationError)
     def _validation_error(error: ValidationError) -> Response[Any]:

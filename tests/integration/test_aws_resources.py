@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from tests.support.contract import RESOURCE_ENVIRONMENT
 from windowkeeper import aws as wk_aws
-from windowkeeper import events, secrets
+from windowkeeper import bus, events, secrets
 from windowkeeper.store import keys
 from windowkeeper_tools.aws_resources import (
     IDEMPOTENCY_TABLE,
@@ -151,7 +151,7 @@ def test_fixture_points_the_shared_adapters_at_the_created_resources(
     assert webhook_secret == {"app_secret": app_secret, "verify_token": verify_token}
 
     event = events.BusEvent(events.DetailType.CUSTOMER_ACTION, "evt-1", {"kind": "test"})
-    published = events.publish([event])
+    published = bus.publish([event])
     assert published == 1
 
     wk_aws.table(os.environ["TABLE_NAME"]).put_item(Item={"pk": "SWEEP", "sk": "CURSOR"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper_tools.aws_resources import Resources
 from windowkeeper_tools.cli import main
 from windowkeeper_tools.local.settings import repo_root

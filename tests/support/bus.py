@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from windowkeeper import aws as wk_aws
-from windowkeeper import events
+from windowkeeper import bus
 from windowkeeper.events import BusEvent
 
 
@@ -17,7 +17,7 @@ def recording_publish(into: list[BusEvent]) -> Callable[[list[BusEvent]], int]:
 
     def publish(bus_events: list[BusEvent]) -> int:
         into.extend(bus_events)
-        return events.publish(bus_events)
+        return bus.publish(bus_events)
 
     return publish
 

@@ -37,7 +37,7 @@ from windowkeeper.ingest.models import INSTAGRAM_INBOX_APP_ID, PAGE_INBOX_APP_ID
 from windowkeeper.ingest.signature import sign
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import AutomationKind, Channel, Sender, SenderKind
-from windowkeeper.store.contacts import ContactRecord, plain
+from windowkeeper.store.contact_item import ContactRecord, plain
 from windowkeeper.store.keys import STATE_SK, contact_pk
 
 Entry = tuple[str, dict[str, Any]]  # (webhook object, one entry)

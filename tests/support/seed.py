@@ -9,10 +9,10 @@ from typing import Any, Literal
 from windowkeeper import aws as wk_aws
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.audit import AuditEntry
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.history import HistoryEntry, history_item, put_history_item
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.audit_table import AuditEntry
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.history_table import HistoryEntry, history_item, put_history_item
 from windowkeeper.store.keys import STATE_SK, account_shard_key, contact_pk, to_ms
 
 

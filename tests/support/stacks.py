@@ -18,7 +18,7 @@ from tests.support.meta import FakeMeta
 from tests.support.seed import contact_item, contact_record, items_under, put_contact
 from windowkeeper.events import BusEvent
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper_tools.aws_resources import Resources
 
 # The console user most tests act as.

@@ -14,8 +14,8 @@ from windowkeeper.asof import LONGEST_LOOKBACK, consent_entry, record_as_of, req
 from windowkeeper.http import ApiError
 from windowkeeper.policy import rules
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.history import HistoryEntry, history_item
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.history_table import HistoryEntry, history_item
 from windowkeeper.store.keys import contact_pk, to_ms
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

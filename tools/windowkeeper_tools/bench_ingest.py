@@ -55,8 +55,8 @@ from windowkeeper.ingest.normalize import normalize
 from windowkeeper.ingest.signature import check_signature
 from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.conversation import message_item
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.conversation_log import message_item
 from windowkeeper.store.keys import STATE_SK, from_ms
 from windowkeeper_tools.simulator import payloads
 
@@ -349,7 +349,7 @@ def aws_calls_per_post(messages: int = 50) -> None:
     from moto import mock_aws
 
     from windowkeeper import secrets
-    from windowkeeper.store.accounts import AccountStore
+    from windowkeeper.store.account_table import AccountStore
     from windowkeeper_tools.aws_resources import create_all
 
     saved = dict(os.environ)

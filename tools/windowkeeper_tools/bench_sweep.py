@@ -26,8 +26,8 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import Channel, CustomerActionKind
-from windowkeeper.scheduling.sweep import Sweeper
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.scheduling.sweep_service import Sweeper
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.keys import (
     account_shard_key,
     contact_pk,
@@ -36,7 +36,7 @@ from windowkeeper.store.keys import (
     minute_of,
     to_ms,
 )
-from windowkeeper.store.sweep import SweepStore
+from windowkeeper.store.sweep_table import SweepStore
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 ACCOUNT = AccountConfig(channel=Channel.WHATSAPP, account_id="109876543210987", tenant_id="bench")

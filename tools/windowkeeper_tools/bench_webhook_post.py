@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from windowkeeper import aws, secrets
 from windowkeeper.ingest import service
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper_tools.aws_resources import create_all
 from windowkeeper_tools.bench_ingest import ACCOUNTS, APP_SECRET, NOW, messenger_batch
 

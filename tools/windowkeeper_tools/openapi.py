@@ -26,10 +26,10 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from windowkeeper.http import ErrorBody
 from windowkeeper.policy.model import Decision
-from windowkeeper.scheduling.followups import FollowupIn
-from windowkeeper.scheduling.jobs import ReengagementIn
-from windowkeeper.sending.contacts import ConsentRequest, HandoverRequest
-from windowkeeper.sending.requests import CheckRequest, SendRequest
+from windowkeeper.scheduling.followup_service import FollowupIn
+from windowkeeper.scheduling.job_service import ReengagementIn
+from windowkeeper.sending.api_models import CheckRequest, SendRequest
+from windowkeeper.sending.contacts_service import ConsentRequest, HandoverRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.yaml"

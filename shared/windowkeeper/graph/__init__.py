@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from windowkeeper.graph.client import GraphClient, TokenProvider
     from windowkeeper.graph.errors import ERROR_TABLE, ErrorRule, classify
-    from windowkeeper.graph.requests import GraphRequest, GraphRequestError, build_send_request
+    from windowkeeper.graph.request_builder import GraphRequest, GraphRequestError, build_send_request
     from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
 
 _HOMES = {
@@ -22,9 +22,9 @@ _HOMES = {
     "ERROR_TABLE": "errors",
     "ErrorRule": "errors",
     "classify": "errors",
-    "GraphRequest": "requests",
-    "GraphRequestError": "requests",
-    "build_send_request": "requests",
+    "GraphRequest": "request_builder",
+    "GraphRequestError": "request_builder",
+    "build_send_request": "request_builder",
     "ContactEffects": "results",
     "DeliveryResult": "results",
     "GraphError": "results",

@@ -47,7 +47,7 @@ import httpx
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.graph.errors import classify, contact_effects
-from windowkeeper.graph.requests import GraphRequest, build_send_request, thread_control_request
+from windowkeeper.graph.request_builder import GraphRequest, build_send_request, thread_control_request
 from windowkeeper.graph.results import NO_EFFECTS, DeliveryResult, GraphError
 from windowkeeper.policy.model import META_CHANNELS, Channel, ContactState, Content, Decision, ReasonCode
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from windowkeeper.events import DetailType
 from windowkeeper.ingest.observations import ContactKey, Observation, OwnerKind
 from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
-from windowkeeper.store.contacts import StoredOptIn
+from windowkeeper.store.contact_item import StoredOptIn
 
 
 @dataclass(frozen=True)

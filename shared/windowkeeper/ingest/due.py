@@ -12,7 +12,7 @@ from typing import Any
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import AccountProfile
 from windowkeeper.scheduling.notices import due_attributes, first_notice, notice_chain
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.contact_item import ContactRecord
 
 
 def next_due(record: ContactRecord, account: AccountProfile, now: datetime) -> dict[str, Any] | None:

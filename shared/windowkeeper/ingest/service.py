@@ -29,10 +29,9 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from windowkeeper import aws, events, secrets
+from windowkeeper import aws, bus, events, secrets
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import entry_from_observation
-from windowkeeper.conversations import effective_owner
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.delta import ContactDelta, collapse
 from windowkeeper.ingest.due import next_due
@@ -44,10 +43,11 @@ from windowkeeper.ingest.quarantine import quarantine
 from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
 from windowkeeper.ingest.writer import ContactWriter, WriteResult
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.conversation import message_item
-from windowkeeper.store.history import history_item
+from windowkeeper.ownership import effective_owner
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.conversation_log import message_item
+from windowkeeper.store.history_table import history_item
 from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX, from_ms
 
 logger = Logger(child=True)
@@ -227,7 +227,7 @@ def _process(
         logged += chunk_logged
         journaled += chunk_journaled
         bus_events = _bus_events(normalized, deltas, results, now, chunk)
-        published += events.publish(bus_events, bus=settings.event_bus) if bus_events else 0
+        published += bus.publish(bus_events, bus=settings.event_bus) if bus_events else 0
         done += 1
     deferred_contacts = len({o.key for chunk in chunks[done:] for o in chunk})
 
@@ -337,7 +337,7 @@ def _chunks(observations: Sequence[Observation]) -> list[list[Observation]]:
 def _log_and_journal(
     table_name: str, normalized: Normalized, observations: Sequence[Observation]
 ) -> tuple[int, int]:
-    """Conversation-log items, the contacts' journal entries (``store/history.py``) and the
+    """Conversation-log items, the contacts' journal entries (``store/history_table.py``) and the
     consent ledger's audit records, written together, one ``BatchWriteItem`` per 25 (a put of the
     same key is harmless). Returns (log items, journal entries)."""
     items: dict[tuple[str, str], dict[str, Any]] = {}

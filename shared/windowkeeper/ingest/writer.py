@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 
 from windowkeeper import aws
 from windowkeeper.ingest.delta import ContactDelta
-from windowkeeper.store.contacts import OPT_IN_SET, ContactRecord, consent_attribute, encode_opt_in, plain
+from windowkeeper.store.contact_item import OPT_IN_SET, ContactRecord, consent_attribute, encode_opt_in, plain
 from windowkeeper.store.keys import STATE_SK, account_shard_key
 
 MAX_ATTEMPTS = 4

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from windowkeeper.auth import Principal
 from windowkeeper.policy.model import AccountProfile, ContactState, Decision
-from windowkeeper.sending.requests import SendRequest
+from windowkeeper.sending.api_models import SendRequest
 
 
 class SendOutcomeLike(Protocol):

@@ -16,22 +16,22 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from windowkeeper import aws, events
+from windowkeeper import aws, bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.policy.model import Channel, Decision
-from windowkeeper.scheduling.followups import FollowupService
-from windowkeeper.scheduling.jobs import JobService
+from windowkeeper.scheduling.followup_service import FollowupService
+from windowkeeper.scheduling.job_service import JobService
 from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort, WindowClosingsFn
-from windowkeeper.scheduling.schedules import ScheduleClient
+from windowkeeper.scheduling.schedule_client import ScheduleClient
 from windowkeeper.scheduling.settings import SchedulerSettings
-from windowkeeper.scheduling.sweep import Sweeper
-from windowkeeper.sending.requests import SendRequest
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import ContactRecord, contact_item_key
-from windowkeeper.store.followups import FollowupStore
-from windowkeeper.store.jobs import JobStore
-from windowkeeper.store.sweep import SweepStore
+from windowkeeper.scheduling.sweep_service import Sweeper
+from windowkeeper.sending.api_models import SendRequest
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import ContactRecord, contact_item_key
+from windowkeeper.store.followup_table import FollowupStore
+from windowkeeper.store.job_table import JobStore
+from windowkeeper.store.sweep_table import SweepStore
 
 _send_service: SendPort | None = None
 _window_closings: WindowClosingsFn | None = None
@@ -111,7 +111,7 @@ def window_closings() -> WindowClosingsFn:
 
 
 def _publisher() -> Callable[[Any], int]:
-    return events.publish
+    return bus.publish
 
 
 def followup_service() -> FollowupService:

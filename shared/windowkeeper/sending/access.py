@@ -3,7 +3,7 @@
 Shared by the send gate (``SendService``) and the contacts API (``ContactsService``) so both answer
 alike: an unknown account is 404 ``unknown_account``; an account of another tenant is 403
 ``forbidden_tenant``, logged, counted (``TenantViolations``) and recorded under the *caller's*
-tenant as one counter per caller, account and day (``windowkeeper.store.violations``): never in
+tenant as one counter per caller, account and day (``windowkeeper.store.violation_table``): never in
 the other tenant's space, so no request can create records there; an unknown contact is 404
 ``unknown_contact``.
 """
@@ -22,11 +22,11 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.http import ApiError
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_changes import read_contact_item
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import contact_pk
-from windowkeeper.store.ownership import read_contact_item
-from windowkeeper.store.violations import record_tenant_violation
+from windowkeeper.store.violation_table import record_tenant_violation
 
 logger = Logger(child=True)
 
@@ -108,7 +108,7 @@ class ContactAccess:
         self, principal: Principal, account: AccountConfig, contact_id: str | None, now: datetime
     ) -> None:
         # Counted under the caller's own tenant, one item per caller, account and day: a refused
-        # request must not create records in the other tenant's space (windowkeeper.store.violations).
+        # request must not create records in the other tenant's space (windowkeeper.store.violation_table).
         actor = audit_actor(principal, account, contact_id or "")
         record = record_tenant_violation(
             self.table_name,

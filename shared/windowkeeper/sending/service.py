@@ -44,7 +44,7 @@ from typing import Any, Literal, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from windowkeeper import events
+from windowkeeper import bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
@@ -61,13 +61,13 @@ from windowkeeper.policy.model import (
 )
 from windowkeeper.policy.rules import marketing_backoff_until
 from windowkeeper.sending.access import ContactAccess, audit_actor
-from windowkeeper.sending.requests import SendRequest
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.audit import AuditEntry, append_audit, expires_at, text_hash
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.history import history_item, put_history_item
+from windowkeeper.sending.api_models import SendRequest
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.audit_table import AuditEntry, append_audit, expires_at, text_hash
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.history_table import history_item, put_history_item
 from windowkeeper.store.keys import contact_pk, to_ms
-from windowkeeper.store.outbound import (
+from windowkeeper.store.send_claims import (
     AgentActivity,
     ClaimConflictError,
     ContactMissingError,
@@ -163,7 +163,7 @@ class SendService:
         table_name: str,
         accounts: AccountStore,
         graph: GraphSender,
-        publish: Callable[[list[BusEvent]], int] = events.publish,
+        publish: Callable[[list[BusEvent]], int] = bus.publish,
         decide: DecideFn = engine.decide,
         metrics: Metrics | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,

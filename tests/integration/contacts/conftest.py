@@ -32,8 +32,8 @@ from tests.support.seed import seed_accounts
 from tests.support.stacks import ANA, SendFunctionStack
 from windowkeeper.events import BusEvent
 from windowkeeper.policy.model import Channel, TemplateCategory, TemplateStatus
-from windowkeeper.sending.contacts import ContactsService
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.sending.contacts_service import ContactsService
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from tests.support.accounts import GLOBEX_PAGE_ID, OTHER_TENANT, PAGE_ID, TENANT
 from tests.support.events import LambdaContext, http_api_event
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 
 PSID = "7300000000000101"
 CONTACT = contact_path(Channel.MESSENGER, PAGE_ID, PSID)

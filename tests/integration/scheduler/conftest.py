@@ -39,8 +39,8 @@ from windowkeeper.policy.model import Channel, TemplateCategory
 from windowkeeper.scheduling import wiring
 from windowkeeper.scheduling.notices import due_attributes, first_notice, notice_chain
 from windowkeeper.sending.service import SendService
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
 from windowkeeper_tools.aws_resources import Resources
 

@@ -20,10 +20,10 @@ from tests.integration.scheduler.test_followups import fire_input, followup_body
 from tests.support.accounts import TENANT, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import StoredOptIn
+from windowkeeper.store.contact_item import StoredOptIn
 from windowkeeper.store.keys import minute_of, to_ms
-from windowkeeper.store.stuck import CHECK_KINDS, STUCK_AFTER
-from windowkeeper.store.sweep import CURSOR_KEY
+from windowkeeper.store.stuck_table import CHECK_KINDS, STUCK_AFTER
+from windowkeeper.store.sweep_table import CURSOR_KEY
 
 WA_CONTACT = "4915112345678"
 SEND_AT = NOW + timedelta(hours=4)

@@ -33,7 +33,7 @@ from tests.support.stacks import ANA, SendFunctionStack
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.sending.service import SendService
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

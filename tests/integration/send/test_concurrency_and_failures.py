@@ -37,10 +37,10 @@ from windowkeeper.policy.model import (
     DecisionInput,
     Path,
 )
-from windowkeeper.sending.requests import SendRequest
+from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendService
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import OUTBOUND_KEPT
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import OUTBOUND_KEPT
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk, to_ms
 
 PSID = "6789012345678901"
@@ -156,7 +156,7 @@ def test_an_ongoing_unreachability_keeps_its_first_instant(stack: SendStack) -> 
         unreachable_since_ms=to_ms(first_block),
     )
     pk = contact_pk(Channel.MESSENGER, PAGE_ID, PSID)
-    from windowkeeper.store.outbound import MetaVerdicts, record_send
+    from windowkeeper.store.send_claims import MetaVerdicts, record_send
 
     record_send(stack.table_name, pk, at=NOW, verdicts=MetaVerdicts(unreachable_reason="meta:551"))
 

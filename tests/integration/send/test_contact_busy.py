@@ -26,7 +26,7 @@ from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import Channel, Decision, DecisionInput
 from windowkeeper.sending.service import CONTACT_BUSY_MESSAGE, MAX_CLAIM_ATTEMPTS, SendService
-from windowkeeper.store.accounts import AccountStore
+from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk
 
 PSID = "6789012345678901"

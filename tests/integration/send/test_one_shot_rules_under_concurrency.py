@@ -44,10 +44,10 @@ from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, DecisionInput, Path, ReasonCode
-from windowkeeper.sending.requests import SendRequest
+from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendOutcome, SendService
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import StoredOptIn
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import StoredOptIn
 from windowkeeper.store.keys import to_ms
 from windowkeeper_tools.aws_resources import Resources
 

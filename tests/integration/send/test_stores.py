@@ -12,10 +12,10 @@ from tests.support.accounts import PAGE_ID, TENANT
 from tests.support.seed import decision_entry, human_owner
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import AccountProfile, Channel, Path
-from windowkeeper.store.audit import AuditEntry, InvalidCursorError, append_audit, list_decisions
-from windowkeeper.store.contacts import OUTBOUND_KEPT, StoredOutbound
+from windowkeeper.store.audit_table import AuditEntry, InvalidCursorError, append_audit, list_decisions
+from windowkeeper.store.contact_item import OUTBOUND_KEPT, StoredOutbound
 from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
-from windowkeeper.store.outbound import (
+from windowkeeper.store.send_claims import (
     AgentActivity,
     ContactMissingError,
     MetaVerdicts,

@@ -21,8 +21,8 @@ from tests.unit.ingest.meta_fixtures import ALL_ACCOUNTS
 from windowkeeper import aws as wk_aws
 from windowkeeper.ingest import service
 from windowkeeper.ingest.signature import sign
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import STATE_SK
 from windowkeeper_tools.aws_resources import Resources
 

@@ -16,7 +16,7 @@ from tests.support.events import LambdaContext
 from tests.unit.ingest.meta_fixtures import BASE_MS, PAGE_ID, PSID_A, raw
 from windowkeeper.ingest.signature import sign
 from windowkeeper.policy.model import ConsentScope
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import contact_pk
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)

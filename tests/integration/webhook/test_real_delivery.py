@@ -36,8 +36,8 @@ from windowkeeper.policy.model import (
     Sender,
     SenderKind,
 )
-from windowkeeper.store.audit import list_decisions
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.audit_table import list_decisions
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import contact_pk
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from windowkeeper.conversations import ConversationState, conversation_state, effective_owner
+from windowkeeper.ownership import ConversationState, conversation_state, effective_owner
 from windowkeeper.policy.model import (
     AccountProfile,
     Channel,
@@ -16,7 +16,7 @@ from windowkeeper.policy.model import (
     Path,
     ReasonCode,
 )
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import contact_pk, to_ms
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -7,9 +7,7 @@ from typing import Any
 import pytest
 
 from windowkeeper.policy.model import Channel, ConsentScope
-from windowkeeper.store.contacts import ContactRecord, StoredOptIn
-from windowkeeper.store.keys import contact_pk
-from windowkeeper.store.ownership import (
+from windowkeeper.store.contact_changes import (
     OWNER_ATTRIBUTES,
     ContactChange,
     _update_arguments,
@@ -18,6 +16,8 @@ from windowkeeper.store.ownership import (
     consent_change,
     human_owner_change,
 )
+from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
+from windowkeeper.store.keys import contact_pk
 
 AT_MS = 1_795_000_000_000
 PK = contact_pk(Channel.WHATSAPP, "109876543210001", "5511987654321")

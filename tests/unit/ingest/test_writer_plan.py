@@ -12,7 +12,7 @@ from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, RoutingDelta, 
 from windowkeeper.ingest.observations import ContactKey
 from windowkeeper.ingest.writer import DUE_ATTRIBUTES, ContactWriter
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
-from windowkeeper.store.contacts import ContactRecord
+from windowkeeper.store.contact_item import ContactRecord
 
 KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
 WRITER = ContactWriter("table", lambda record: None)

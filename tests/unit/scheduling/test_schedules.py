@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from windowkeeper.scheduling.schedules import (
+from windowkeeper.scheduling.schedule_client import (
     ScheduleError,
     at_expression,
     parse_at_expression,

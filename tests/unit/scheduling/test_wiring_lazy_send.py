@@ -15,9 +15,9 @@ from windowkeeper.auth import Principal
 from windowkeeper.http import ApiError
 from windowkeeper.policy.model import AutomationKind, Channel
 from windowkeeper.scheduling import wiring
-from windowkeeper.scheduling.jobs import JobService
+from windowkeeper.scheduling.job_service import JobService
 from windowkeeper.sending import service as sending_service
-from windowkeeper.store.jobs import JobRecord, ResultRecord
+from windowkeeper.store.job_table import JobRecord, ResultRecord
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 JOB_ID = "0f" * 16

@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from pydantic import BaseModel, ValidationError
 
 from windowkeeper.http import ApiError
-from windowkeeper.scheduling.jobs import ReengagementIn
-from windowkeeper.sending.contacts import HandoverRequest
-from windowkeeper.sending.requests import SendRequest
+from windowkeeper.scheduling.job_service import ReengagementIn
+from windowkeeper.sending.api_models import SendRequest
+from windowkeeper.sending.contacts_service import HandoverRequest
 from windowkeeper_tools.openapi import REQUEST_MODELS, build_document, render, served_routes
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"

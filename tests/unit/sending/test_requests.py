@@ -11,7 +11,7 @@ from tests.support.accounts import template
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.http import ApiError
 from windowkeeper.policy.model import Channel, ContentKind, TemplateCategory, TemplateStatus
-from windowkeeper.sending.requests import CheckRequest, SendRequest
+from windowkeeper.sending.api_models import CheckRequest, SendRequest
 
 ORDER_SHIPPED = template("order_shipped", body="Hi {{1}}, order {{2}} has shipped.")
 WHATSAPP_NUMBER = AccountConfig(

@@ -29,7 +29,7 @@ def run_load(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from windowkeeper.accounts import load_accounts_file
-    from windowkeeper.store.accounts import AccountStore
+    from windowkeeper.store.account_table import AccountStore
 
     try:
         accounts = load_accounts_file(args.file)

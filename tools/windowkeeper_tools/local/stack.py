@@ -225,7 +225,7 @@ class LocalStack:
     def _load_accounts(self) -> None:
         from windowkeeper import aws
         from windowkeeper.accounts import load_accounts_file
-        from windowkeeper.store.accounts import AccountStore
+        from windowkeeper.store.account_table import AccountStore
 
         self.accounts = load_accounts_file(self.settings.accounts_file)
         AccountStore(self.resources.table_name).put_all(self.accounts)

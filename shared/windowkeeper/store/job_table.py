@@ -7,7 +7,7 @@
   concurrent run that finds the item skips the contact, so nobody gets the message twice. The
   claim also carries a "check back at" key on the due-index; the outcome's Put replaces the whole
   item and so drops it, and a result still ``sending`` when the minute sweep meets the key is
-  marked ``stuck`` and reported (``windowkeeper.store.stuck``).
+  marked ``stuck`` and reported (``windowkeeper.store.stuck_table``).
 
 Contacts "silent for N hours" come from the sparse, sharded ``account-index`` (hash
 ``A#<channel>#<account>#<shard>``, range ``last_customer_action_ms``): one Query per shard with
@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys
-from windowkeeper.store.stuck import CHECK_RESULT, check_attributes
+from windowkeeper.store.stuck_table import CHECK_RESULT, check_attributes
 
 JOB_SK = "JOB"
 RESULT_SK_PREFIX = "T#"

@@ -19,7 +19,7 @@ from boto3.dynamodb.conditions import ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from windowkeeper import aws
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import DUE_INDEX, STATE_SK
 
 CURSOR_KEY = {"pk": "SWEEP", "sk": "CURSOR"}

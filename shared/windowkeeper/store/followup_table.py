@@ -12,7 +12,7 @@ duplicates. Status moves only along ``scheduled -> firing -> sent|refused|failed
 ``scheduled -> cancelled`` or, for a send that died mid-way, ``firing -> stuck`` (the minute
 sweep), each step a conditional update: a retried Scheduler invocation finds the follow-up no
 longer ``scheduled`` and sends nothing twice. Entering ``firing`` also writes a "check back at"
-key on the due-index and every step out of it removes that key (``windowkeeper.store.stuck``).
+key on the due-index and every step out of it removes that key (``windowkeeper.store.stuck_table``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import contact_pk
-from windowkeeper.store.stuck import CHECK_ATTRIBUTES, CHECK_FOLLOWUP, check_attributes
+from windowkeeper.store.stuck_table import CHECK_ATTRIBUTES, CHECK_FOLLOWUP, check_attributes
 
 FOLLOWUP_SK_PREFIX = "FUP#"
 POINTER_SK = "FOLLOWUP"

@@ -3,7 +3,7 @@
 Every write here is an ``UpdateItem`` that SETs/REMOVEs only the attributes it owns, so the
 webhook's concurrent writes to the window, entry point, due-* attributes... are never lost. The
 changes are read-modify-write (a consent scope is added to or removed from the stored list), so
-they join the contact item's optimistic-locking protocol (see ``store/outbound.py``): the
+they join the contact item's optimistic-locking protocol (see ``store/send_claims.py``): the
 condition requires the ``version`` that was read and the write bumps it. A writer that does not
 use ``version`` (the webhook's consent keywords and handover events) is caught by also requiring
 the attributes the change depends on to be unchanged (``guard``): the consent fact's own instant
@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from windowkeeper import aws
 from windowkeeper.policy.model import ConsentScope
-from windowkeeper.store.contacts import (
+from windowkeeper.store.contact_item import (
     MARKETING_OPT_INS_KEPT,
     ContactRecord,
     StoredOptIn,

@@ -15,18 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from windowkeeper import aws
-from windowkeeper.accounts import AccountConfig
+from windowkeeper.accounts import WEBHOOK_OBJECT, AccountConfig
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.keys import PROFILE_SK, account_pk
 
 CACHE_SECONDS = 60.0
-
-# Meta's webhook ``object`` value for each channel.
-WEBHOOK_OBJECT = {
-    Channel.MESSENGER: "page",
-    Channel.INSTAGRAM: "instagram",
-    Channel.WHATSAPP: "whatsapp_business_account",
-}
 
 
 def tenant_pk(tenant_id: str) -> str:

@@ -36,9 +36,9 @@ from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Purpose
 from windowkeeper.scheduling.ports import SendPort
-from windowkeeper.scheduling.schedules import MIN_LEAD, ScheduleClient, ScheduleError, validate_one_time
-from windowkeeper.sending.requests import ContentIn, SendRequest
-from windowkeeper.store.jobs import Attempt, JobRecord, JobStore, ResultRecord, ResultStatus
+from windowkeeper.scheduling.schedule_client import MIN_LEAD, ScheduleClient, ScheduleError, validate_one_time
+from windowkeeper.sending.api_models import ContentIn, SendRequest
+from windowkeeper.store.job_table import Attempt, JobRecord, JobStore, ResultRecord, ResultStatus
 from windowkeeper.store.keys import contact_pk, from_ms, to_ms
 
 logger = Logger(child=True)

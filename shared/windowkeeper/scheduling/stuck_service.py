@@ -3,7 +3,7 @@
 A follow-up is claimed ``scheduled -> firing`` and a re-engagement result is created ``sending``
 before anything goes to Meta, and neither is ever retried: if the invocation dies mid-send, Meta
 may or may not have delivered, and a customer must not get the message twice. The claim carries a
-"check back at" key on the due-index (``windowkeeper.store.stuck``) that a normal finish removes,
+"check back at" key on the due-index (``windowkeeper.store.stuck_table``) that a normal finish removes,
 so the sweep meets exactly the sends still unfinished ``STUCK_AFTER`` later, without a scan.
 
 For each, the sweep publishes ``followup.stuck`` / ``reengagement.stuck`` (stable event id) with a
@@ -22,10 +22,10 @@ from typing import Any
 
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.followups import FollowupRecord
-from windowkeeper.store.jobs import JobRecord, ResultRecord
+from windowkeeper.store.followup_table import FollowupRecord
+from windowkeeper.store.job_table import JobRecord, ResultRecord
 from windowkeeper.store.keys import from_ms, parse_contact_pk, to_ms
-from windowkeeper.store.stuck import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT, StuckStore
+from windowkeeper.store.stuck_table import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT, StuckStore
 
 JobLookup = Callable[[str], JobRecord | None]
 

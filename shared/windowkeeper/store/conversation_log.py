@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk, sortable_ms, to_ms
 
 Direction = Literal["in", "out"]

@@ -45,12 +45,12 @@ from windowkeeper.scheduling.notices import (
     notice_chain,
 )
 from windowkeeper.scheduling.ports import WindowClosingsFn
-from windowkeeper.scheduling.stuck import StuckReporter, StuckSend, is_stuck_check
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.jobs import JobStore
+from windowkeeper.scheduling.stuck_service import StuckReporter, StuckSend, is_stuck_check
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.job_table import JobStore
 from windowkeeper.store.keys import due_buckets_for_minute, from_ms, minute_of, to_ms
-from windowkeeper.store.stuck import StuckStore
-from windowkeeper.store.sweep import DueQueryStats, SweepStore
+from windowkeeper.store.stuck_table import StuckStore
+from windowkeeper.store.sweep_table import DueQueryStats, SweepStore
 
 logger = Logger(child=True)
 

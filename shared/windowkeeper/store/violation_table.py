@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from windowkeeper import aws
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import to_ms, violation_key
 
 VIOLATION_RETENTION_DAYS = 400

@@ -1,6 +1,6 @@
 """Follow-ups: one message to one contact at a later instant, re-decided when it fires.
 
-Creating one stores it (``windowkeeper.store.followups``) and creates a one-time EventBridge
+Creating one stores it (``windowkeeper.store.followup_table``) and creates a one-time EventBridge
 Scheduler schedule whose Input is ``{"kind": "followup.fire", "followup_id": ...}``. The answer
 already carries the engine's decision as of ``send_at`` with today's state, which can change
 before then (a customer message reopens the window).
@@ -33,10 +33,10 @@ from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, Purpose
 from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort
-from windowkeeper.scheduling.schedules import ScheduleClient, ScheduleError, validate_one_time
-from windowkeeper.sending.requests import ContentIn, SendRequest
-from windowkeeper.store.contacts import ContactRecord
-from windowkeeper.store.followups import (
+from windowkeeper.scheduling.schedule_client import ScheduleClient, ScheduleError, validate_one_time
+from windowkeeper.sending.api_models import ContentIn, SendRequest
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.followup_table import (
     FINAL_STATUSES,
     FollowupExists,
     FollowupRecord,

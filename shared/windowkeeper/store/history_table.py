@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from windowkeeper import aws
 from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
-from windowkeeper.store.contacts import plain
+from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import HISTORY_SK_PREFIX, from_ms, history_sk, history_sk_after
 
 

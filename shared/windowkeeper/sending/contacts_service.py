@@ -28,15 +28,15 @@ from aws_lambda_powertools.metrics import Metrics
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from windowkeeper import aws, events
+from windowkeeper import aws, bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import consent_entry, contact_as_of
 from windowkeeper.auth import Principal
-from windowkeeper.conversations import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import DeliveryResult
 from windowkeeper.http import ApiError
 from windowkeeper.ingest.phone import country_calling_code
+from windowkeeper.ownership import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -49,8 +49,8 @@ from windowkeeper.policy.model import (
     WindowClosings,
 )
 from windowkeeper.sending.access import UNKNOWN_CONTACT_MESSAGE, ContactAccess, audit_actor
-from windowkeeper.store.accounts import AccountStore
-from windowkeeper.store.audit import (
+from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.audit_table import (
     AUDIT_LIST_MAX,
     AuditEntry,
     InvalidCursorError,
@@ -59,19 +59,7 @@ from windowkeeper.store.audit import (
     list_decisions,
     text_hash,
 )
-from windowkeeper.store.contacts import ContactRecord, plain
-from windowkeeper.store.conversation import list_messages
-from windowkeeper.store.followups import FOLLOWUP_SK_PREFIX
-from windowkeeper.store.history import history_item, put_history_item
-from windowkeeper.store.keys import (
-    ACCOUNT_INDEX,
-    account_shard_key,
-    account_shard_keys,
-    contact_pk,
-    from_ms,
-    to_ms,
-)
-from windowkeeper.store.ownership import (
+from windowkeeper.store.contact_changes import (
     ContactChange,
     ContactConflictError,
     ContactNotFoundError,
@@ -83,6 +71,18 @@ from windowkeeper.store.ownership import (
     create_contact_if_absent,
     human_owner_change,
     update_contact,
+)
+from windowkeeper.store.contact_item import ContactRecord, plain
+from windowkeeper.store.conversation_log import list_messages
+from windowkeeper.store.followup_table import FOLLOWUP_SK_PREFIX
+from windowkeeper.store.history_table import history_item, put_history_item
+from windowkeeper.store.keys import (
+    ACCOUNT_INDEX,
+    account_shard_key,
+    account_shard_keys,
+    contact_pk,
+    from_ms,
+    to_ms,
 )
 
 logger = Logger(child=True)
@@ -178,7 +178,7 @@ class ContactsService:
     table_name: str
     accounts: AccountStore
     thread_control: Callable[[], ThreadControl]  # built on first use: most requests never need it
-    publish: Callable[[list[BusEvent]], int] = events.publish
+    publish: Callable[[list[BusEvent]], int] = bus.publish
     evaluate_paths: EvaluatePaths = engine.evaluate_paths
     window_closings: WindowClosingsFn = engine.window_closings
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)

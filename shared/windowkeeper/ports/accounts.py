@@ -1,0 +1,29 @@
+"""Business accounts by id, by webhook entry and by tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.policy.model import Channel
+
+
+class AccountDirectory(Protocol):
+    """Where account profiles live (``store.account_table.AccountStore`` when deployed)."""
+
+    def get(self, channel: Channel, account_id: str) -> AccountConfig | None:
+        """The account, or None when no such account is configured."""
+        ...
+
+    def get_for_webhook(self, webhook_object: str, webhook_account_id: str) -> list[AccountConfig]:
+        """The accounts behind a webhook entry id (a WhatsApp Business Account holds several numbers)."""
+        ...
+
+    def list_for_tenant(self, tenant_id: str) -> list[AccountConfig]:
+        """Every account of a tenant, in no particular order."""
+        ...
+
+    def put_all(self, accounts: Iterable[AccountConfig]) -> int:
+        """Store profiles (replacing same-id ones) and their webhook aliases; how many were stored."""
+        ...
