@@ -59,6 +59,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/send_claims.py", "record_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "read_contact_item"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/contact_table.py", "ContactTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "update_contact"): frozenset({SEND}),
     ("shared/windowkeeper/store/contact_changes.py", "create_contact_if_absent"): frozenset({SEND}),
     ("shared/windowkeeper/scheduling/wiring.py", "load_contact"): frozenset({SCHEDULER}),
