@@ -14,6 +14,7 @@ exits 1 when the file differs. A unit test fails when the committed document is 
 
 from __future__ import annotations
 
+import argparse
 import copy
 import re
 import sys
@@ -177,9 +178,15 @@ def render(document: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
-    paths = [arg for arg in argv if arg != "--check"]
-    target = Path(paths[0]) if paths else DOCUMENT_PATH
+    parser = argparse.ArgumentParser(
+        prog="python -m windowkeeper_tools.openapi",
+        description="Write the OpenAPI document generated from the routes and models, or check it.",
+    )
+    parser.add_argument("target", nargs="?", type=Path, default=DOCUMENT_PATH, help="the document's path")
+    parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
+    arguments = parser.parse_args(argv)  # an unknown flag exits 2 instead of becoming a file name
+    target: Path = arguments.target
+    check: bool = arguments.check
     text = render(build_document())
     if check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
