@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from windowkeeper_tools.local.event_tap import EVENTS_PATH, EventTap
 from windowkeeper_tools.local.functions import FunctionPool
 from windowkeeper_tools.local.gateway import Gateway, GatewayServer
 from windowkeeper_tools.local.scheduler_loop import Periodic, SchedulerLoop
@@ -77,6 +78,7 @@ class LocalStack:
     simulator: SimulatorServer | None = None
     scheduler: SchedulerLoop | None = None
     functions: FunctionPool | None = None
+    event_tap: EventTap | None = None
     _moto: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -97,6 +99,10 @@ class LocalStack:
     @property
     def simulator_url(self) -> str:
         return str(self.simulator.url) if self.simulator is not None else ""
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.api_url}{EVENTS_PATH}"
 
     @property
     def moto_url(self) -> str:
@@ -148,12 +154,16 @@ class LocalStack:
             settings.template_file, app_secret=settings.app_secret, verify_token=settings.verify_token
         )
         self.functions = FunctionPool(self.template.functions, aws.region())
+        self.event_tap = EventTap(self.resources.bus_name).start()
+        keys = self.keys
+        tap = self.event_tap
         gateway = Gateway(
             template=self.template,
             functions=self.functions,
             keys=self.keys,
             console_dir=CONSOLE_DIR,
             console_config_js=self._console_config_js(),
+            local_routes={EVENTS_PATH: lambda request: tap.handle(request, keys)},
         )
         # Bound now (port 0 resolved) so the simulator can be told where to post webhooks.
         self.gateway_server = GatewayServer(settings.host, settings.port, gateway)
@@ -184,6 +194,8 @@ class LocalStack:
             self.scheduler.stop()
         if self.gateway_server is not None:
             self.gateway_server.stop()
+        if self.event_tap is not None:
+            self.event_tap.stop()
         if self.simulator is not None:
             self.simulator.stop()
         if self._moto is not None:
@@ -301,6 +313,7 @@ class LocalStack:
             "console_url": self.console_url,
             "webhook_url": self.webhook_url,
             "simulator_url": self.simulator_url,
+            "events_url": self.events_url,
             "moto_url": self.moto_url,
             "table_name": self.resources.table_name,
             "issuer": LOCAL_ISSUER,
@@ -325,6 +338,7 @@ class LocalStack:
             f"  Webhook        {self.webhook_url}   (verify token: {self.settings.verify_token})",
             f"  App secret     {self._app_secret_hint()}   (signs the simulator's webhooks)",
             f"  Meta simulator {self.simulator_url or '(not available)'}",
+            f"  Bus events     {self.events_url}   (windowkeeper events --follow)",
             f"  AWS (moto)     {self.moto_url}",
             f"  Accounts       {self.settings.accounts_file} -> {accounts}",
             f"  State          {self.settings.state_dir}",
