@@ -215,7 +215,7 @@ class LocalStack:
     # -- pieces -----------------------------------------------------------------------------
     def _console_config_js(self) -> str:
         # Same origin as the API locally; a deployed console gets its own config.js.
-        config = {"apiBaseUrl": "", "environment": "local", "pollSeconds": 3}
+        config = {"apiBaseUrl": "", "environment": "local", "pollSeconds": 3, "eventsPath": EVENTS_PATH}
         return f"window.WINDOWKEEPER_CONFIG = {json.dumps(config)};\n"
 
     def _start_simulator(self) -> SimulatorServer:
