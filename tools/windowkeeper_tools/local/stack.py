@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,24 @@ def read_stack_file(state_dir: Path) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def cli_command(cwd: Path | None = None) -> str:
+    """The ``windowkeeper`` command as a new terminal in ``cwd`` can run it.
+
+    The script is on PATH only where the virtualenv is activated, so the banner names it by its
+    path: ``.venv/bin/windowkeeper`` from the repository root, the absolute path elsewhere, or
+    ``python -m windowkeeper_tools.cli`` when no script was installed beside the interpreter.
+    """
+    here = Path.cwd() if cwd is None else cwd
+    script = Path(sys.executable).parent / "windowkeeper"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m windowkeeper_tools.cli"
+    path = script.absolute()
+    try:
+        return shlex.quote(str(path.relative_to(here.absolute())))
+    except ValueError:
+        return shlex.quote(str(path))
 
 
 def dummy_access_token(account: Any) -> str:
@@ -331,6 +351,7 @@ class LocalStack:
 
     def banner(self) -> str:
         accounts = ", ".join(f"{a.tenant_id}/{a.channel.value}:{a.account_id}" for a in self.accounts)
+        cli = cli_command()
         lines = [
             "Windowkeeper local stack is running",
             f"  API            {self.api_url}",
@@ -343,12 +364,16 @@ class LocalStack:
             f"  Accounts       {self.settings.accounts_file} -> {accounts}",
             f"  State          {self.settings.state_dir}",
             "",
+            f"In another terminal, from {Path.cwd()}"
+            f" (or `source {Path(sys.prefix) / 'bin' / 'activate'}` first, then plain `windowkeeper`):",
             "Mint a development token (signed with the local key, RS256):",
-            f"  windowkeeper token --human {self.settings.dev_agent} --tenant {self.settings.dev_tenant}",
-            f"  windowkeeper token --automation {self.settings.dev_automation} --kind bot"
+            f"  {cli} token --human {self.settings.dev_agent} --tenant {self.settings.dev_tenant}",
+            f"  {cli} token --automation {self.settings.dev_automation} --kind bot"
             f" --tenant {self.settings.dev_tenant}",
             "Play a customer:",
-            '  windowkeeper simulate --channel messenger --account 1111 --contact psid-1 --text "hi"',
+            f'  {cli} simulate --channel messenger --account 1111 --contact psid-1 --text "hi"',
+            "Watch the bus events (window closing soon, follow-ups, stuck sends):",
+            f"  {cli} events --follow",
             "",
             "Defaults come from WINDOWKEEPER_HOST, WINDOWKEEPER_PORT, WINDOWKEEPER_APP_SECRET,",
             "WINDOWKEEPER_VERIFY_TOKEN, WINDOWKEEPER_ACCOUNTS_FILE and, for the development",
