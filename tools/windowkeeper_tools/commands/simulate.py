@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--at", default=None, help="when, ISO 8601 with zone (default now), e.g. 2026-11-19T10:00:00Z"
     )
+    parser.add_argument(
+        "--ago",
+        default=None,
+        help="how long before the simulator's now, e.g. 2d, 23h, 90m (instead of --at; no date maths)",
+    )
     parser.add_argument("--kind", choices=KINDS, default="message", help="what the customer does")
     parser.add_argument("--comment-id", default=None, help="comment id (--kind comment)")
     parser.add_argument("--target-message-id", default=None, help="message reacted to (--kind reaction)")
@@ -87,6 +92,8 @@ def _check_instant(value: str) -> str:
 
 def _missing(args: argparse.Namespace) -> str | None:
     """What the chosen kind needs and was not given (a sentence), else None."""
+    if args.at is not None and args.ago is not None:
+        return "give --at or --ago, not both"
     if args.contact is None and args.kind not in PAGE_LEVEL_KINDS:
         return f"--contact is needed for --kind {args.kind}"
     if args.kind == "status" and args.channel == "whatsapp" and not args.message_id:
@@ -141,6 +148,14 @@ def run(args: argparse.Namespace) -> int:
         request["action"] = args.action
     if args.text is not None:
         request["text"] = args.text
+    if args.ago is not None:
+        from windowkeeper_tools.local.tokens import parse_ttl
+
+        try:
+            request["ago_seconds"] = int(parse_ttl(args.ago).total_seconds())
+        except ValueError as error:
+            print(f"windowkeeper simulate: --ago {error}", file=sys.stderr)
+            return 2
     if args.at is not None:
         try:
             request["at"] = _check_instant(args.at)

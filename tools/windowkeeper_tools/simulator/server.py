@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -219,6 +219,8 @@ def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
     # Page- and template-level webhooks name no customer.
     contact = str(request.get("contact_id") or "") if kind in PAGE_LEVEL_KINDS else str(request["contact_id"])
     at = _instant(request["at"]) if request.get("at") else None
+    if request.get("ago_seconds") is not None:  # relative to the simulator's clock (/_sim/clock)
+        at = sim.now() - timedelta(seconds=int(request["ago_seconds"]))
     text = str(request.get("text") or "")
     if kind == "message":
         return sim.customer_writes(channel, account, contact, text or "Hi", at)
