@@ -135,3 +135,25 @@ def test_every_command_of_the_walk_through_works(stack: LocalStack, tmp_path: Pa
         flat = output.replace("\n", " ")
         for pattern in patterns:
             assert re.search(pattern, flat), f"block {index} did not print {pattern!r}:\n{output[-2000:]}"
+
+
+def test_the_banner_names_a_windowkeeper_command_a_new_terminal_can_run(stack: LocalStack) -> None:
+    banner = stack.banner()
+    command_lines = [
+        line.strip()
+        for line in banner.splitlines()
+        if re.search(r"windowkeeper(_tools\.cli)? (token|simulate|events)", line)
+    ]
+    assert len(command_lines) >= 4, banner
+    cli = cli_command()
+    assert all(line.startswith(f"{cli} ") for line in command_lines), command_lines
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"{cli} token --help"],
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "source " in banner and "bin/activate" in banner
