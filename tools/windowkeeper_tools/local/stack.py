@@ -359,7 +359,7 @@ class LocalStack:
             f"  Webhook        {self.webhook_url}   (verify token: {self.settings.verify_token})",
             f"  App secret     {self._app_secret_hint()}   (signs the simulator's webhooks)",
             f"  Meta simulator {self.simulator_url or '(not available)'}",
-            f"  Bus events     {self.events_url}   (windowkeeper events --follow)",
+            f"  Bus events     {self.events_url}",
             f"  AWS (moto)     {self.moto_url}",
             f"  Accounts       {self.settings.accounts_file} -> {accounts}",
             f"  State          {self.settings.state_dir}",
