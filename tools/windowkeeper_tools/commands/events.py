@@ -67,8 +67,9 @@ def summary(detail: dict[str, Any]) -> str:
             parts.append(f"{key}={value}")
     if detail.get("reasons"):
         parts.append("reasons=" + ",".join(detail["reasons"]))
-    if detail.get("opted_out") is not None:
-        parts.append("opted_out=" + ",".join(detail["opted_out"]))
+    for key in ("opted_out", "opted_in"):
+        if detail.get(key):
+            parts.append(f"{key}=" + ",".join(detail[key]))
     if detail.get("error_codes"):
         parts.append("error_codes=" + ",".join(str(c) for c in detail["error_codes"]))
     return " ".join(parts)
