@@ -7,15 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support.event_schemas import assert_conforms
 from windowkeeper import aws as wk_aws
 from windowkeeper import bus
 from windowkeeper.events import BusEvent
 
 
 def recording_publish(into: list[BusEvent]) -> Callable[[list[BusEvent]], int]:
-    """A ``publish`` that records each event, then makes the real call against moto's bus."""
+    """A ``publish`` that records each event, then makes the real call against moto's bus.
+
+    Each event's detail is checked against its schema in docs/events first.
+    """
 
     def publish(bus_events: list[BusEvent]) -> int:
+        for event in bus_events:
+            assert_conforms(event.detail_type, json.loads(event.entry("-")["Detail"]))
         into.extend(bus_events)
         return bus.publish(bus_events)
 
@@ -27,13 +33,20 @@ class BusCapture:
     """An SQS queue behind a rule matching every Windowkeeper event on the bus.
 
     Reading it proves the event reached the bus with the right source, detail-type and detail,
-    which a recorded ``publish`` call cannot.
+    which a recorded ``publish`` call cannot. Each detail is checked against its schema in docs/events.
     """
 
     queue_url: str
 
     def drain(self) -> list[dict[str, Any]]:
-        """Every event delivered since the last drain, in the EventBridge envelope."""
+        """Every event delivered since the last drain, in the EventBridge envelope, each checked."""
+        received = self.queue_messages()
+        for envelope in received:
+            assert_conforms(envelope["detail-type"], envelope["detail"])
+        return received
+
+    def queue_messages(self) -> list[dict[str, Any]]:
+        """Every event delivered since the last drain, unchecked."""
         sqs = wk_aws.client("sqs")
         received: list[dict[str, Any]] = []
         while True:

@@ -11,7 +11,22 @@ import json
 import sys
 from datetime import datetime
 
-KINDS = ["message", "postback", "reaction", "call", "comment", "ad", "stop", "resume"]
+KINDS = [
+    "message",
+    "postback",
+    "reaction",
+    "call",
+    "comment",
+    "ad",
+    "stop",
+    "resume",
+    "optin",
+    "status",
+    "template_status",
+    "policy_enforcement",
+]
+# Webhooks about the account or a template, not about one customer: --contact is not needed.
+PAGE_LEVEL_KINDS = {"template_status", "policy_enforcement"}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,14 +40,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--channel", required=True, choices=["messenger", "instagram", "whatsapp"])
     parser.add_argument("--account", required=True, help="Page id, Instagram account id or phone_number_id")
-    parser.add_argument("--contact", required=True, help="PSID, IGSID or WhatsApp id of the customer")
+    parser.add_argument(
+        "--contact",
+        default=None,
+        help="PSID, IGSID or WhatsApp id of the customer (not for account-level kinds)",
+    )
     parser.add_argument("--text", default=None, help="what the customer writes")
     parser.add_argument(
         "--at", default=None, help="when, ISO 8601 with zone (default now), e.g. 2026-11-19T10:00:00Z"
     )
+    parser.add_argument(
+        "--ago",
+        default=None,
+        help="how long before the simulator's now, e.g. 2d, 23h, 90m (instead of --at; no date maths)",
+    )
     parser.add_argument("--kind", choices=KINDS, default="message", help="what the customer does")
     parser.add_argument("--comment-id", default=None, help="comment id (--kind comment)")
     parser.add_argument("--target-message-id", default=None, help="message reacted to (--kind reaction)")
+    parser.add_argument("--token", default=None, help="marketing opt-in token (--kind optin, Messenger/IG)")
+    parser.add_argument("--message-id", default=None, help="the message a status is about (--kind status)")
+    parser.add_argument(
+        "--status", default="delivered", choices=["sent", "delivered", "read", "failed"], help="--kind status"
+    )
+    parser.add_argument("--error-code", type=int, default=None, help="Meta error code of a failed status")
+    parser.add_argument("--template", default=None, help="template name (--kind template_status)")
+    parser.add_argument("--language", default=None, help="template language (default: the account's)")
+    parser.add_argument(
+        "--event",
+        default="APPROVED",
+        help="template status: APPROVED, PAUSED, DISABLED, REJECTED, REINSTATED... (--kind template_status)",
+    )
+    parser.add_argument(
+        "--action",
+        default="warning",
+        choices=["warning", "block", "unblock"],
+        help="policy enforcement action (--kind policy_enforcement)",
+    )
+    parser.add_argument(
+        "--reason", default=None, help="template rejection reason or policy enforcement reason"
+    )
     parser.add_argument("--simulator-url", default=None, help="override the simulator URL")
     parser.set_defaults(handler=run)
 
@@ -42,6 +88,25 @@ def _check_instant(value: str) -> str:
     if parsed.tzinfo is None:
         raise ValueError(f"--at needs a time zone, e.g. {value}Z")
     return value
+
+
+def _missing(args: argparse.Namespace) -> str | None:
+    """What the chosen kind needs and was not given (a sentence), else None."""
+    if args.at is not None and args.ago is not None:
+        return "give --at or --ago, not both"
+    if args.contact is None and args.kind not in PAGE_LEVEL_KINDS:
+        return f"--contact is needed for --kind {args.kind}"
+    if args.kind == "status" and args.channel == "whatsapp" and not args.message_id:
+        return "--message-id is needed for a WhatsApp status (the wamid the status is about)"
+    if args.kind == "status" and args.channel != "whatsapp" and args.status not in ("delivered", "read"):
+        return "Messenger and Instagram report --status delivered or read; failed statuses are WhatsApp's"
+    if args.kind == "status" and args.error_code is not None and args.status != "failed":
+        return "--error-code goes with --status failed"
+    if args.kind == "template_status" and (args.channel != "whatsapp" or not args.template):
+        return "--kind template_status needs --channel whatsapp and --template NAME"
+    if args.kind == "policy_enforcement" and args.channel == "whatsapp":
+        return "--kind policy_enforcement is a Messenger or Instagram webhook"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,14 +124,38 @@ def run(args: argparse.Namespace) -> int:
             "windowkeeper simulate: no running local stack found; start it with scripts/run", file=sys.stderr
         )
         return 1
-    request: dict[str, object] = {
-        "channel": args.channel,
-        "account_id": args.account,
-        "contact_id": args.contact,
-        "kind": args.kind,
+    problem = _missing(args)
+    if problem:
+        print(f"windowkeeper simulate: {problem}", file=sys.stderr)
+        return 2
+    request: dict[str, object] = {"channel": args.channel, "account_id": args.account, "kind": args.kind}
+    if args.contact is not None:
+        request["contact_id"] = args.contact
+    extras = {
+        "token": args.token,
+        "message_id": args.message_id,
+        "error_code": args.error_code,
+        "template": args.template,
+        "language": args.language,
+        "reason": args.reason,
     }
+    request.update({k: v for k, v in extras.items() if v is not None})
+    if args.kind == "status":
+        request["status"] = args.status
+    if args.kind == "template_status":
+        request["event"] = args.event.upper()
+    if args.kind == "policy_enforcement":
+        request["action"] = args.action
     if args.text is not None:
         request["text"] = args.text
+    if args.ago is not None:
+        from windowkeeper_tools.local.tokens import parse_ttl
+
+        try:
+            request["ago_seconds"] = int(parse_ttl(args.ago).total_seconds())
+        except ValueError as error:
+            print(f"windowkeeper simulate: --ago {error}", file=sys.stderr)
+            return 2
     if args.at is not None:
         try:
             request["at"] = _check_instant(args.at)

@@ -5,6 +5,7 @@
 // asked for by phone) and the decision history (the audit trail, loaded only when opened).
 
 import { Api, ApiError, loadSettings, saveSettings } from "./api.js";
+import { NoticesPanel } from "./notices.js";
 import { countdown, debounce, localTime, relative } from "./time.js";
 
 const STATE_LABELS = {
@@ -114,6 +115,7 @@ function whoami(token) {
 
 async function connect() {
   state.api = new Api(state.settings);
+  state.notices.reset();
   $("whoami").textContent = whoami(state.settings.token);
   if (!state.settings.token) {
     announce("Paste a token in Settings to start.");
@@ -727,6 +729,13 @@ async function refresh() {
   }
 }
 
+const notices = new NoticesPanel($("notices"), (window.WINDOWKEEPER_CONFIG || {}).eventsPath || "", (c) => select(c));
+state.notices = notices;
+
+function pollNotices() {
+  if (state.api) notices.poll(state.api.base, state.settings.token);
+}
+
 function tick() {
   for (const node of document.querySelectorAll(".countdown[data-instant]")) {
     node.textContent = `${node.dataset.prefix || ""}${countdown(node.dataset.instant)}`;
@@ -754,7 +763,8 @@ function init() {
   $("channel-filter").addEventListener("change", refresh);
   setInterval(tick, 1000);
   setInterval(refresh, state.settings.pollSeconds * 1000);
-  connect();
+  setInterval(pollNotices, state.settings.pollSeconds * 1000);
+  connect().then(pollNotices);
 }
 
 init();

@@ -10,7 +10,8 @@ import logging
 import mimetypes
 import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +58,8 @@ class Gateway:
     keys: LocalKeys
     console_dir: Path | None = None
     console_config_js: str | None = None  # served as /console/config.js when set
+    # Local-only endpoints (the event tap's /_local/events): never in the template, never deployed.
+    local_routes: dict[str, Callable[[HttpRequest], HttpResponse]] = field(default_factory=dict)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path
@@ -66,6 +69,8 @@ class Gateway:
             return HttpResponse(302, [("Location", CONSOLE_PREFIX)])
         if request.method == "GET" and path.startswith(CONSOLE_PREFIX):
             return self._console(path[len(CONSOLE_PREFIX) :])
+        if path in self.local_routes:
+            return self.local_routes[path](request)
         resolved = self.template.resolve(request.method, path)
         if resolved is None:
             return gateway_error(404, "Not Found")

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from windowkeeper_tools.local.event_tap import EVENTS_PATH, EventTap
 from windowkeeper_tools.local.functions import FunctionPool
 from windowkeeper_tools.local.gateway import Gateway, GatewayServer
 from windowkeeper_tools.local.scheduler_loop import Periodic, SchedulerLoop
@@ -59,6 +62,24 @@ def read_stack_file(state_dir: Path) -> dict[str, Any] | None:
     return data
 
 
+def cli_command(cwd: Path | None = None) -> str:
+    """The ``windowkeeper`` command as a new terminal in ``cwd`` can run it.
+
+    The script is on PATH only where the virtualenv is activated, so the banner names it by its
+    path: ``.venv/bin/windowkeeper`` from the repository root, the absolute path elsewhere, or
+    ``python -m windowkeeper_tools.cli`` when no script was installed beside the interpreter.
+    """
+    here = Path.cwd() if cwd is None else cwd
+    script = Path(sys.executable).parent / "windowkeeper"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m windowkeeper_tools.cli"
+    path = script.absolute()
+    try:
+        return shlex.quote(str(path.relative_to(here.absolute())))
+    except ValueError:
+        return shlex.quote(str(path))
+
+
 def dummy_access_token(account: Any) -> str:
     """The fake Page/number token the local stack stores (and the simulator expects)."""
     return f"local-access-token-{account.channel.value}-{account.account_id}"
@@ -77,6 +98,7 @@ class LocalStack:
     simulator: SimulatorServer | None = None
     scheduler: SchedulerLoop | None = None
     functions: FunctionPool | None = None
+    event_tap: EventTap | None = None
     _moto: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -97,6 +119,10 @@ class LocalStack:
     @property
     def simulator_url(self) -> str:
         return str(self.simulator.url) if self.simulator is not None else ""
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.api_url}{EVENTS_PATH}"
 
     @property
     def moto_url(self) -> str:
@@ -148,12 +174,16 @@ class LocalStack:
             settings.template_file, app_secret=settings.app_secret, verify_token=settings.verify_token
         )
         self.functions = FunctionPool(self.template.functions, aws.region())
+        self.event_tap = EventTap(self.resources.bus_name).start()
+        keys = self.keys
+        tap = self.event_tap
         gateway = Gateway(
             template=self.template,
             functions=self.functions,
             keys=self.keys,
             console_dir=CONSOLE_DIR,
             console_config_js=self._console_config_js(),
+            local_routes={EVENTS_PATH: lambda request: tap.handle(request, keys)},
         )
         # Bound now (port 0 resolved) so the simulator can be told where to post webhooks.
         self.gateway_server = GatewayServer(settings.host, settings.port, gateway)
@@ -184,6 +214,8 @@ class LocalStack:
             self.scheduler.stop()
         if self.gateway_server is not None:
             self.gateway_server.stop()
+        if self.event_tap is not None:
+            self.event_tap.stop()
         if self.simulator is not None:
             self.simulator.stop()
         if self._moto is not None:
@@ -203,7 +235,7 @@ class LocalStack:
     # -- pieces -----------------------------------------------------------------------------
     def _console_config_js(self) -> str:
         # Same origin as the API locally; a deployed console gets its own config.js.
-        config = {"apiBaseUrl": "", "environment": "local", "pollSeconds": 3}
+        config = {"apiBaseUrl": "", "environment": "local", "pollSeconds": 3, "eventsPath": EVENTS_PATH}
         return f"window.WINDOWKEEPER_CONFIG = {json.dumps(config)};\n"
 
     def _start_simulator(self) -> SimulatorServer:
@@ -301,6 +333,7 @@ class LocalStack:
             "console_url": self.console_url,
             "webhook_url": self.webhook_url,
             "simulator_url": self.simulator_url,
+            "events_url": self.events_url,
             "moto_url": self.moto_url,
             "table_name": self.resources.table_name,
             "issuer": LOCAL_ISSUER,
@@ -318,6 +351,7 @@ class LocalStack:
 
     def banner(self) -> str:
         accounts = ", ".join(f"{a.tenant_id}/{a.channel.value}:{a.account_id}" for a in self.accounts)
+        cli = cli_command()
         lines = [
             "Windowkeeper local stack is running",
             f"  API            {self.api_url}",
@@ -325,16 +359,21 @@ class LocalStack:
             f"  Webhook        {self.webhook_url}   (verify token: {self.settings.verify_token})",
             f"  App secret     {self._app_secret_hint()}   (signs the simulator's webhooks)",
             f"  Meta simulator {self.simulator_url or '(not available)'}",
+            f"  Bus events     {self.events_url}",
             f"  AWS (moto)     {self.moto_url}",
             f"  Accounts       {self.settings.accounts_file} -> {accounts}",
             f"  State          {self.settings.state_dir}",
             "",
+            f"In another terminal, from {Path.cwd()}"
+            f" (or `source {Path(sys.prefix) / 'bin' / 'activate'}` first, then plain `windowkeeper`):",
             "Mint a development token (signed with the local key, RS256):",
-            f"  windowkeeper token --human {self.settings.dev_agent} --tenant {self.settings.dev_tenant}",
-            f"  windowkeeper token --automation {self.settings.dev_automation} --kind bot"
+            f"  {cli} token --human {self.settings.dev_agent} --tenant {self.settings.dev_tenant}",
+            f"  {cli} token --automation {self.settings.dev_automation} --kind bot"
             f" --tenant {self.settings.dev_tenant}",
             "Play a customer:",
-            '  windowkeeper simulate --channel messenger --account 1111 --contact psid-1 --text "hi"',
+            f'  {cli} simulate --channel messenger --account 1111 --contact psid-1 --text "hi"',
+            "Watch the bus events (window closing soon, follow-ups, stuck sends):",
+            f"  {cli} events --follow",
             "",
             "Defaults come from WINDOWKEEPER_HOST, WINDOWKEEPER_PORT, WINDOWKEEPER_APP_SECRET,",
             "WINDOWKEEPER_VERIFY_TOKEN, WINDOWKEEPER_ACCOUNTS_FILE and, for the development",

@@ -520,3 +520,52 @@ def whatsapp_user_preferences(
         }
     ]
     return _wa_change(waba_id, "user_preferences", body)
+
+
+def whatsapp_template_status_update(
+    waba_id: str,
+    template_name: str,
+    language: str,
+    event: str,
+    at: datetime,
+    *,
+    template_id: int = 1230000000001,
+    reason: str = "NONE",
+    other_info: dict[str, str] | None = None,
+) -> Payload:
+    """Meta's verdict on a template (``message_template_status_update``, W12): ``event`` is
+    APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, REINSTATED...; ``reason`` NONE or a rejection
+    reason; PAUSED and DISABLED carry ``other_info`` (title FIRST_PAUSE, SECOND_PAUSE...)."""
+    value: dict[str, Any] = {
+        "event": event,
+        "message_template_id": template_id,
+        "message_template_name": template_name,
+        "message_template_language": language,
+        "reason": reason,
+    }
+    if other_info is None and event in ("PAUSED", "DISABLED"):
+        other_info = {
+            "title": "FIRST_PAUSE" if event == "PAUSED" else "DISABLED",
+            "description": f"Your template {template_name} has been {event.lower()} because of low quality.",
+        }
+    if other_info is not None:
+        value["other_info"] = other_info
+    payload = _wa_change(waba_id, "message_template_status_update", value)
+    payload["entry"][0]["time"] = epoch_s(at)
+    return payload
+
+
+def messenger_policy_enforcement(
+    page_id: str, at: datetime, *, action: str = "warning", reason: str = "", obj: str = PAGE_OBJECT
+) -> Payload:
+    """``messaging_policy_enforcement``: Meta warns, blocks or unblocks the Page's messaging.
+
+    Page-level (no sender): ``recipient`` is the Page; ``action`` warning, block or unblock.
+    """
+    if action not in ("warning", "block", "unblock"):
+        raise ValueError("policy_enforcement action is 'warning', 'block' or 'unblock'")
+    enforcement: dict[str, Any] = {"action": action}
+    if action != "unblock":
+        enforcement["reason"] = reason or "The bot violated our Platform Policies."
+    event = {"recipient": {"id": page_id}, "timestamp": epoch_ms(at), "policy_enforcement": enforcement}
+    return _messaging(obj, page_id, at, event)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -208,13 +208,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"status": "error", "reason": "invalid_request", "message": str(exc)})
 
 
+PAGE_LEVEL_KINDS = frozenset({"template_status", "policy_enforcement"})
+
+
 def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
     """``POST /_sim/customer`` (and ``windowkeeper simulate``): one customer action by kind."""
     channel = Channel(request["channel"])
     account = str(request["account_id"])
-    contact = str(request["contact_id"])
-    at = _instant(request["at"]) if request.get("at") else None
     kind = request.get("kind", "message")
+    # Page- and template-level webhooks name no customer.
+    contact = str(request.get("contact_id") or "") if kind in PAGE_LEVEL_KINDS else str(request["contact_id"])
+    at = _instant(request["at"]) if request.get("at") else None
+    if request.get("ago_seconds") is not None:  # relative to the simulator's clock (/_sim/clock)
+        at = sim.now() - timedelta(seconds=int(request["ago_seconds"]))
     text = str(request.get("text") or "")
     if kind == "message":
         return sim.customer_writes(channel, account, contact, text or "Hi", at)
@@ -242,14 +248,37 @@ def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
         if channel is Channel.WHATSAPP:
             return sim.customer_marketing_preference(account, contact, kind, at)
         return sim.customer_writes(channel, account, contact, kind.upper(), at)
+    if kind == "optin":
+        return sim.customer_opts_in(channel, account, contact, at, token=request.get("token"))
     if kind == "status":
+        status = str(request.get("status") or "delivered")
+        if channel is not Channel.WHATSAPP:
+            ids = [str(request["message_id"])] if request.get("message_id") else None
+            return sim.messenger_status(channel, account, contact, status, at, message_ids=ids)
         return sim.message_status(
             account,
             contact,
             str(request["message_id"]),
-            str(request.get("status") or "delivered"),
+            status,
             at,
             error_code=_opt_int(request.get("error_code")),
+        )
+    if kind == "template_status":
+        return sim.template_status_update(
+            account,
+            str(request["template"]),
+            str(request.get("event") or "APPROVED"),
+            at,
+            language=request.get("language"),
+            reason=str(request.get("reason") or "NONE"),
+        )
+    if kind == "policy_enforcement":
+        return sim.policy_enforcement(
+            channel,
+            account,
+            str(request.get("action") or "warning"),
+            at,
+            reason=str(request.get("reason") or ""),
         )
     raise ValueError(f"unknown customer action kind {kind!r}")
 

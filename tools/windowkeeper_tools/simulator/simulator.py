@@ -774,6 +774,90 @@ class Simulator:
         )
         return self.deliver(payload)
 
+    def customer_opts_in(
+        self,
+        channel: Channel | str,
+        account: AccountConfig | AccountRef | str,
+        contact_id: str,
+        at: datetime | None = None,
+        *,
+        token: str | None = None,
+    ) -> WebhookDelivery:
+        """A marketing opt-in: Messenger/Instagram ``messaging_optins`` with a token, WhatsApp Resume."""
+        ref = self.account(channel, account)
+        if ref.channel is Channel.WHATSAPP:
+            return self.customer_marketing_preference(ref, contact_id, "resume", at)
+        at = self._instant(at)
+        payload = p.messenger_marketing_opt_in(ref.account_id, contact_id, token or _marketing_token(), at)
+        if ref.channel is Channel.INSTAGRAM:
+            payload["object"] = p.INSTAGRAM_OBJECT
+        return self.deliver(payload)
+
+    def messenger_status(
+        self,
+        channel: Channel | str,
+        account: AccountConfig | AccountRef | str,
+        contact_id: str,
+        status: str,
+        at: datetime | None = None,
+        *,
+        message_ids: list[str] | None = None,
+    ) -> WebhookDelivery:
+        """Messenger/Instagram ``message_deliveries`` (delivered, with mids) or ``message_reads``."""
+        ref = self.account(channel, account)
+        at = self._instant(at)
+        if status == "delivered":
+            payload = p.messenger_delivery(ref.account_id, contact_id, message_ids or [], at)
+        elif status == "read":
+            payload = p.messenger_read(ref.account_id, contact_id, at)
+        else:
+            raise ValueError("Messenger and Instagram report 'delivered' and 'read'; 'failed' is WhatsApp's")
+        payload["object"] = _object(ref.channel)
+        return self.deliver(payload)
+
+    def template_status_update(
+        self,
+        account: AccountConfig | AccountRef | str,
+        template_name: str,
+        event: str,
+        at: datetime | None = None,
+        *,
+        language: str | None = None,
+        reason: str = "NONE",
+    ) -> WebhookDelivery:
+        """Meta's ``message_template_status_update`` for one of the number's templates (W12)."""
+        ref = self.account(Channel.WHATSAPP, account)
+        known = next(
+            (t for t in (ref.config.templates if ref.config else []) if t.name == template_name), None
+        )
+        payload = p.whatsapp_template_status_update(
+            ref.webhook_id,
+            template_name,
+            language or (known.language if known else "en_US"),
+            event.upper(),
+            self._instant(at),
+            reason=reason,
+        )
+        return self.deliver(payload)
+
+    def policy_enforcement(
+        self,
+        channel: Channel | str,
+        account: AccountConfig | AccountRef | str,
+        action: str,
+        at: datetime | None = None,
+        *,
+        reason: str = "",
+    ) -> WebhookDelivery:
+        """Meta warns, blocks or unblocks a Page's (or Instagram account's) messaging."""
+        ref = self.account(channel, account)
+        if ref.channel is Channel.WHATSAPP:
+            raise ValueError("messaging_policy_enforcement is a Messenger/Instagram webhook")
+        payload = p.messenger_policy_enforcement(
+            ref.account_id, self._instant(at), action=action, reason=reason, obj=_object(ref.channel)
+        )
+        return self.deliver(payload)
+
     def deliver(self, payload: dict[str, Any]) -> WebhookDelivery:
         """Serialise like Meta, sign with the app secret and POST to the webhook URL (if any)."""
         body = p.serialize(payload)
@@ -811,6 +895,10 @@ class Simulator:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _marketing_token() -> str:
+    return "mmt_" + secrets.token_hex(16)
 
 
 def _object(channel: Channel) -> str:

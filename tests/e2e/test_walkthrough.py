@@ -1,0 +1,159 @@
+"""The README's "Walk through" runs: every bash block of the section, in order, in one shell,
+against the running local stack, and each block prints what the README says it does.
+
+The shell is a new terminal's: the system PATH, no activated virtualenv, a working directory
+whose ``.venv/bin/windowkeeper`` and ``.local-state`` stand for the clone's. Two stand-ins keep
+the commands on the suite's calendar (the stack's clock is ``E2E_NOW``, not today's):
+``.venv/bin/windowkeeper`` runs the real CLI with the process clock at the stack's instant, and
+``date`` on PATH is GNU date relative to that instant. The gateway's URL replaces the default
+``http://127.0.0.1:8787`` (the suite's stack listens on a free port).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from windowkeeper_tools.local.stack import LocalStack, cli_command
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+DEFAULT_API = "http://127.0.0.1:8787"
+
+# What each block must print (regular expressions), in the order of the section's bash blocks.
+EXPECTED: list[list[str]] = [
+    [],  # scripts/run: the suite's stack is already running
+    [],  # tokens and the send() helper
+    [r'"state":\s*"open"', r'"status":\s*"sent".*HTTP 200'],
+    [r"human_only.*HTTP 409", r'"path":\s*"human_agent".*HTTP 200'],
+    [r"window_closed.*HTTP 409", r"utility_template.*HTTP 200"],
+    [r"HTTP 409"],
+    [r'"followup_id"', r'"followups"'],
+    [r"!window\.closing_soon\s+acme messenger/1111/psid-walk-3", r"customer\.action"],
+    [r"message\.status", r"contact\.unreachable", r"contact\.consent_changed"],
+    [r'"status_code":\s*200', r'"kind":\s*"server_error"', r'"requests"', r'"now"'],
+]
+
+
+def walkthrough_blocks() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Walk through\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+
+
+def _stand_ins(root: Path, stack: LocalStack, now: datetime) -> Path:
+    """``root/.venv/bin/windowkeeper``, ``root/.local-state`` and ``root/shims/date``."""
+    venv_bin = root / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (root / ".local-state").symlink_to(stack.settings.state_dir.resolve())
+    wrapper = venv_bin / "windowkeeper"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, time_machine\n"
+        "from datetime import datetime\n"
+        "from windowkeeper_tools.cli import main\n"
+        f"time_machine.travel(datetime.fromisoformat({now.isoformat()!r}), tick=True).start()\n"
+        "sys.exit(main(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    shims = root / "shims"
+    shims.mkdir()
+    real_date = shutil.which("date") or "/bin/date"
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S UTC")
+    date = shims / "date"
+    date.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys\n"
+        "args = sys.argv[1:]\n"
+        "if '-d' in args:\n"
+        "    i = args.index('-d') + 1\n"
+        f"    args[i] = {stamp!r} + ' ' + args[i]\n"
+        "else:\n"
+        f"    args = ['-d', {stamp!r}, *args]\n"
+        f"os.execv({real_date!r}, [{real_date!r}, *args])\n",
+        encoding="utf-8",
+    )
+    for script in (wrapper, date):
+        script.chmod(0o755)
+    return shims
+
+
+def test_every_command_of_the_walk_through_works(stack: LocalStack, tmp_path: Path) -> None:
+    blocks = walkthrough_blocks()
+    assert len(blocks) == len(EXPECTED), f"README has {len(blocks)} bash blocks; update EXPECTED"
+    assert blocks[0].strip() == "scripts/run"
+    assert "WK=.venv/bin/windowkeeper" in blocks[1] and cli_command(README.parent).endswith("windowkeeper")
+
+    now = datetime.now(UTC)  # the stack's instant (the suite's clock)
+    shims = _stand_ins(tmp_path, stack, now)
+    script = ["set -euo pipefail"]
+    for index, block in enumerate(blocks[1:], start=1):
+        script += [f"echo '@@block {index}@@'", block.replace(DEFAULT_API, stack.api_url)]
+    env = {
+        "PATH": f"{shims}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "LANG": "C.UTF-8",
+        # The CLI finds the clone's .local-state beside its sources; here, the suite stack's.
+        "WINDOWKEEPER_STATE_DIR": str(stack.settings.state_dir),
+    }
+
+    # The minute sweep publishes window.closing_soon; the loop would run it within a minute.
+    done = threading.Event()
+
+    def sweep_often() -> None:
+        while not done.wait(1.0):
+            stack.invoke_scheduler({"kind": "sweep"})
+
+    sweeper = threading.Thread(target=sweep_often, daemon=True)
+    sweeper.start()
+    try:
+        run = subprocess.run(
+            ["/bin/bash", "-c", "\n".join(script)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        done.set()
+        sweeper.join(timeout=10)
+    assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    outputs = re.split(r"@@block \d+@@\n", run.stdout)[1:]
+    assert len(outputs) == len(blocks) - 1
+    for index, (output, patterns) in enumerate(zip(outputs, EXPECTED[1:], strict=True), start=1):
+        flat = output.replace("\n", " ")
+        for pattern in patterns:
+            assert re.search(pattern, flat), f"block {index} did not print {pattern!r}:\n{output[-2000:]}"
+
+
+def test_the_banner_names_a_windowkeeper_command_a_new_terminal_can_run(stack: LocalStack) -> None:
+    banner = stack.banner()
+    command_lines = [
+        line.strip()
+        for line in banner.splitlines()
+        if re.search(r"windowkeeper(_tools\.cli)? (token|simulate|events)", line)
+    ]
+    assert len(command_lines) >= 4, banner
+    cli = cli_command()
+    assert all(line.startswith(f"{cli} ") for line in command_lines), command_lines
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"{cli} token --help"],
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "source " in banner and "bin/activate" in banner
