@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from windowkeeper import errors
 from windowkeeper.events import DetailType
-from windowkeeper.http import ApiError
 from windowkeeper.policy.model import ConsentScope, Path
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.history_table import HistoryEntry, read_history
@@ -137,8 +137,7 @@ def horizon(now: datetime, retention_days: int) -> datetime:
 def require_answerable(at: datetime, now: datetime, retention_days: int) -> None:
     earliest = horizon(now, retention_days)
     if at < earliest:
-        raise ApiError(
-            422,
+        raise errors.Unprocessable(
             "history_expired",
             HISTORY_EXPIRED_MESSAGE.format(
                 days=retention_days, earliest=earliest.isoformat().replace("+00:00", "Z")

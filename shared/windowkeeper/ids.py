@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from windowkeeper.http import ApiError
+from windowkeeper import errors
 
 ACCOUNT_ID_MAX = 128
 CONTACT_ID_MAX = 256
@@ -34,8 +34,7 @@ _ALLOWED_WORDS = "letters, digits and . _ - : @ + = /"
 def checked_id(name: str, value: str, *, max_length: int) -> str:
     """``value`` if it is a well-formed id of at most ``max_length`` characters; else 400 ``invalid_id``."""
     if not 0 < len(value) <= max_length or _ID.fullmatch(value) is None:
-        raise ApiError(
-            400,
+        raise errors.InvalidInput(
             "invalid_id",
             f"'{name}' must be 1 to {max_length} characters of {_ALLOWED_WORDS}.",
             field=name,
@@ -46,7 +45,7 @@ def checked_id(name: str, value: str, *, max_length: int) -> str:
 def checked_generated_id(name: str, value: str) -> str:
     """A follow-up or job id as this service makes them (32 hex digits); else 400 ``invalid_id``."""
     if _GENERATED_ID.fullmatch(value) is None:
-        raise ApiError(
-            400, "invalid_id", f"'{name}' must be the 32 hexadecimal digits this API returned.", field=name
+        raise errors.InvalidInput(
+            "invalid_id", f"'{name}' must be the 32 hexadecimal digits this API returned.", field=name
         )
     return value

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from windowkeeper import errors
 from windowkeeper.asof import LONGEST_LOOKBACK, consent_entry, record_as_of, require_answerable, verdict_entry
-from windowkeeper.http import ApiError
+from windowkeeper.http import status_of
 from windowkeeper.policy import rules
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_item import ContactRecord
@@ -121,9 +122,9 @@ def test_metas_verdicts_are_journaled_and_never_expire() -> None:
 
 def test_an_instant_the_retention_no_longer_covers_is_refused_with_422() -> None:
     require_answerable(NOW - timedelta(days=23), NOW, 30)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(errors.DomainError) as refused:
         require_answerable(NOW - timedelta(days=23, seconds=1), NOW, 30)
-    assert (refused.value.status, refused.value.reason) == (422, "history_expired")
+    assert (status_of(refused.value), refused.value.reason) == (422, "history_expired")
 
 
 def _spans(value: Any) -> list[timedelta]:

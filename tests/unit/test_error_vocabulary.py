@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from windowkeeper.http import ErrorBody
+from windowkeeper.http import STATUS_OF, ErrorBody
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(
     [*ROOT.joinpath("shared", "windowkeeper").rglob("*.py"), *ROOT.joinpath("functions").rglob("*.py")]
 )
-# Errors answered as 4xx, and where their (reason, message) arguments are.
+# Errors answered as 4xx/5xx, and where their (reason, message) arguments are. Domain errors
+# (``windowkeeper.errors``) are raised as ``errors.<Kind>(reason, message)``; the edge's mapping
+# (``http.STATUS_OF``) gives their status.
 ERRORS = {"ApiError": (1, 2), "AuthError": (0, 1), "ScheduleError": (0, 1)}
+DOMAIN_ERRORS = {kind.__name__: status for kind, status in STATUS_OF.items()}
 REASON = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -24,14 +27,18 @@ def api_errors() -> list[tuple[str, int, str, str]]:
     found: list[tuple[str, int, str, str]] = []
     for source in SOURCES:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if not (
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ERRORS
-            ):
+            if not isinstance(node, ast.Call):
                 continue
-            at_reason, at_message = ERRORS[node.func.id]
+            if isinstance(node.func, ast.Name) and node.func.id in ERRORS:
+                at_reason, at_message = ERRORS[node.func.id]
+                status = node.args[0] if node.func.id == "ApiError" and node.args else ast.Constant(400)
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in DOMAIN_ERRORS:
+                at_reason, at_message = 0, 1
+                status = ast.Constant(DOMAIN_ERRORS[node.func.attr])
+            else:
+                continue
             if len(node.args) <= at_message or not isinstance(node.args[at_reason], ast.Constant):
                 continue  # forwarded from a typed error (AuthError, ScheduleError): checked where raised
-            status = node.args[0] if node.func.id == "ApiError" else ast.Constant(400)
             reason, message = node.args[at_reason], node.args[at_message]
             if isinstance(message, ast.JoinedStr):
                 text = "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in message.values)
@@ -47,6 +54,19 @@ def api_errors() -> list[tuple[str, int, str, str]]:
 
 def test_the_code_raises_api_errors() -> None:
     assert len(api_errors()) > 30
+
+
+def test_the_domain_raises_domain_errors_not_http_ones() -> None:
+    """Below the handlers, the code says what went wrong, not which HTTP status to answer."""
+    below_the_edge = [
+        where
+        for where, *_ in api_errors()
+        if where.startswith(("shared/windowkeeper/sending", "shared/windowkeeper/scheduling"))
+        and "ApiError" in ROOT.joinpath(where.split(":")[0]).read_text(encoding="utf-8")
+    ]
+    assert below_the_edge == []
+    domain = [where for where, *_ in api_errors() if where.startswith("shared/windowkeeper/sending")]
+    assert len(domain) > 15
 
 
 @pytest.mark.parametrize(("where", "status", "reason", "message"), api_errors(), ids=str)

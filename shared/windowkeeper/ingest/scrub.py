@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from windowkeeper.http import may_hold_lone_surrogate
+from windowkeeper.jsontext import may_hold_lone_surrogate
 
 REPLACEMENT = "\ufffd"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

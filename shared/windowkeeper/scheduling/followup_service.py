@@ -25,10 +25,10 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
-from windowkeeper.http import ApiError
 from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, Purpose
@@ -150,20 +150,19 @@ class FollowupService:
         account = self.accounts(channel, account_id)
         # Another tenant's account answers exactly like a missing one: ids do not leak across tenants.
         if account is None or account.tenant_id != principal.tenant_id:
-            raise ApiError(404, "account_not_found", f"There is no {channel.value} account '{account_id}'.")
+            raise errors.NotFound("account_not_found", f"There is no {channel.value} account '{account_id}'.")
         return account
 
     def _owned(self, principal: Principal, followup_id: str) -> FollowupRecord:
         record = self.store.get(followup_id)
         if record is None or record.tenant_id != principal.tenant_id:
-            raise ApiError(404, "followup_not_found", f"There is no follow-up '{followup_id}'.")
+            raise errors.NotFound("followup_not_found", f"There is no follow-up '{followup_id}'.")
         return record
 
     def create(self, principal: Principal, body: FollowupIn, now: datetime) -> FollowupCreated:
         self._account_for(principal, body.channel, body.account_id)
         if body.tag and body.tag.upper() == HUMAN_AGENT_TAG:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "human_agent_not_allowed",
                 "A follow-up is sent by the scheduler, not by a person; the HUMAN_AGENT tag is only "
                 "for messages a person sends. Send it yourself, or use a template as fallback_content.",
@@ -171,7 +170,7 @@ class FollowupService:
         try:
             expression = validate_one_time(body.send_at, now)
         except ScheduleError as error:
-            raise ApiError(400, error.reason, error.message) from error
+            raise errors.InvalidInput(error.reason, error.message) from error
 
         followup_id = followup_id_for(principal, body)
         contact = self.contacts(body.channel, body.account_id, body.contact_id)
@@ -262,8 +261,7 @@ class FollowupService:
             except StatusConflict as conflict:
                 record = conflict.current or record
         if record.status != "cancelled":
-            raise ApiError(
-                409,
+            raise errors.Conflict(
                 "followup_already_fired",
                 f"The follow-up has already fired (status {record.status}); there is nothing to cancel.",
             )
@@ -327,7 +325,7 @@ class FollowupService:
                 first_reasons = _reasons(outcome)
                 outcome = self.sender.send(principal, _request(record, record.fallback_content), now)
                 used_fallback = True
-        except ApiError as error:
+        except errors.DomainError as error:
             # The send core refused the request itself (template removed from the registry, account
             # gone...): nothing was sent, and retrying would not change the answer.
             record = self._finish(

@@ -28,10 +28,10 @@ from typing import Any, Self
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
-from windowkeeper.http import ApiError
 from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import AutomationKind, Channel, Purpose
@@ -161,23 +161,21 @@ class JobService:
     def _account_for(self, principal: Principal, channel: Channel, account_id: str) -> AccountConfig:
         account = self.accounts(channel, account_id)
         if account is None or account.tenant_id != principal.tenant_id:
-            raise ApiError(404, "account_not_found", f"There is no {channel.value} account '{account_id}'.")
+            raise errors.NotFound("account_not_found", f"There is no {channel.value} account '{account_id}'.")
         return account
 
     def create(self, principal: Principal, body: ReengagementIn, now: datetime) -> tuple[JobRecord, bool]:
         self._account_for(principal, body.channel, body.account_id)
         offered = set(body.content_by_path)
         if "human_agent" in offered:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "human_agent_not_allowed",
                 "A re-engagement job is automation; HUMAN_AGENT messages must be written and sent "
                 "by a person.",
             )
         unknown = offered - set(PATH_PREFERENCE)
         if unknown:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "unknown_path",
                 f"The keys of 'content_by_path' are {', '.join(PATH_PREFERENCE)}; "
                 f"not {', '.join(sorted(unknown))}.",
@@ -186,7 +184,7 @@ class JobService:
         try:
             validate_one_time(run_at, now)
         except ScheduleError as error:
-            raise ApiError(400, error.reason, error.message.replace("send_at", "run_at")) from error
+            raise errors.InvalidInput(error.reason, error.message.replace("send_at", "run_at")) from error
         job_id = job_id_for(principal, body)
         job = JobRecord(
             job_id=job_id,
@@ -220,7 +218,7 @@ class JobService:
     def get(self, principal: Principal, job_id: str) -> JobRecord:
         job = self.store.get(job_id)
         if job is None or job.tenant_id != principal.tenant_id:
-            raise ApiError(404, "job_not_found", f"There is no re-engagement job '{job_id}'.")
+            raise errors.NotFound("job_not_found", f"There is no re-engagement job '{job_id}'.")
         return job
 
     def results_page(
@@ -313,7 +311,7 @@ class JobService:
             request = self._request(job, contact_id, content)
             try:
                 decision = self.sender.check(principal, request, at=now, now=now)
-            except ApiError as error:
+            except errors.DomainError as error:
                 attempts.append(Attempt(offered=offered, allowed=False, reasons=[error.reason]))
                 if error.reason in ("unknown_contact", "unknown_account", "forbidden_tenant"):
                     break  # no other content changes who the contact is
@@ -342,7 +340,7 @@ class JobService:
         offered, request = chosen
         try:
             outcome = self.sender.send(principal, request, now)
-        except ApiError as error:
+        except errors.DomainError as error:
             return ResultRecord(
                 **base,
                 status="failed",

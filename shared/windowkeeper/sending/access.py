@@ -18,9 +18,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
-from windowkeeper.http import ApiError
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_changes import read_contact_item
@@ -73,10 +73,10 @@ class ContactAccess:
         """
         account = self.accounts.get(channel, account_id)
         if account is None:
-            raise ApiError(404, "unknown_account", f"There is no {channel.value} account '{account_id}'.")
+            raise errors.NotFound("unknown_account", f"There is no {channel.value} account '{account_id}'.")
         if account.tenant_id != principal.tenant_id:
             self._tenant_violation(principal, account, contact_id, now)
-            raise ApiError(403, "forbidden_tenant", "This account belongs to another tenant.")
+            raise errors.Forbidden("forbidden_tenant", "This account belongs to another tenant.")
         return account
 
     def contact(
@@ -85,10 +85,10 @@ class ContactAccess:
         """The stored contact (read strongly consistent) of an account already checked."""
         item = read_contact_item(self.table_name, contact_pk(account.channel, account.account_id, contact_id))
         if item is None:
-            raise ApiError(404, "unknown_contact", unknown_message)
+            raise errors.NotFound("unknown_contact", unknown_message)
         record = ContactRecord.from_item(item)
         if record.tenant_id != account.tenant_id:  # defensive: never show another tenant's item
-            raise ApiError(403, "forbidden_tenant", "This contact belongs to another tenant.")
+            raise errors.Forbidden("forbidden_tenant", "This contact belongs to another tenant.")
         return record
 
     def load(

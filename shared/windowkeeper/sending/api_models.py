@@ -11,8 +11,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.http import ApiError
 from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import (
@@ -77,15 +77,14 @@ class ContentIn(_Body):
     def to_content(self, account: AccountConfig) -> Content:
         """The engine's ``Content``; a named template is resolved through the account's registry.
 
-        Raises ``ApiError`` 400 ``unknown_template`` when the account has no such template (the
+        Raises ``errors.DomainError`` 400 ``unknown_template`` when the account has no such template (the
         engine needs Meta's category and status, which only the registry knows).
         """
         template = None
         if self.template is not None:
             registered = account.template(self.template.name, self.template.language)
             if registered is None:
-                raise ApiError(
-                    400,
+                raise errors.InvalidInput(
                     "unknown_template",
                     f"The account has no template '{self.template.name}' in language "
                     f"'{self.template.language}'. Register it (windowkeeper accounts load) first.",

@@ -1,7 +1,7 @@
 """The contacts API's domain service: window state, handover, consent, audit trail, conversations.
 
 Free of HTTP: ``functions/send/contacts_routes.py`` parses the request, reads the clock once and
-calls one method here; each method answers a JSON-ready dict or raises ``ApiError``.
+calls one method here; each method answers a JSON-ready dict or raises ``errors.DomainError``.
 
 Tenancy is the send path's (``windowkeeper.sending.access``): an unknown account is 404
 ``unknown_account``; an account of another tenant is 403 ``forbidden_tenant`` and, where a contact
@@ -28,13 +28,12 @@ from aws_lambda_powertools.metrics import Metrics
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from windowkeeper import aws, bus
+from windowkeeper import aws, bus, errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import consent_entry, contact_as_of
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import DeliveryResult
-from windowkeeper.http import ApiError
 from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.ownership import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.policy import engine
@@ -324,8 +323,7 @@ class ContactsService:
         is recorded (our owner must not claim a thread another app holds).
         """
         if request.to == "human" and not principal.is_human_agent:
-            raise ApiError(
-                403,
+            raise errors.Forbidden(
                 "human_only",
                 "Only a human agent can take a conversation; automations can only hand back.",
             )
@@ -334,8 +332,7 @@ class ContactsService:
         before = effective_owner(record, profile, now)
         routed = profile.uses_conversation_routing and account.channel in ROUTING_CHANNELS
         if request.inbox == "meta" and not routed:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "inbox_unavailable",
                 "Meta's inbox can take a conversation only on Messenger or Instagram accounts that use "
                 "conversation routing.",
@@ -390,8 +387,8 @@ class ContactsService:
         update = self._update(
             record.pk,
             plan,
-            ApiError(
-                409, "handover_conflict", "The conversation changed hands while this request ran; try again."
+            errors.Conflict(
+                "handover_conflict", "The conversation changed hands while this request ran; try again."
             ),
         )
         after = effective_owner(update.after, profile, now)
@@ -439,21 +436,18 @@ class ContactsService:
             return
         graph_error = result.error.to_dict() if result.error is not None else None
         if result.transient:
-            raise ApiError(
-                503,
+            raise errors.Unavailable(
                 "graph_unavailable",
                 "Meta did not answer the thread-control call; try again.",
                 graph_error=graph_error,
             )
         if result.effects.thread_controlled_elsewhere:
-            raise ApiError(
-                409,
+            raise errors.Conflict(
                 "thread_controlled_elsewhere",
                 "Another app controls this conversation in Meta's conversation routing; nothing was changed.",
                 graph_error=graph_error,
             )
-        raise ApiError(
-            502,
+        raise errors.UpstreamFailed(
             "graph_error",
             "Meta refused the thread-control call; nothing was changed.",
             graph_error=graph_error,
@@ -474,7 +468,7 @@ class ContactsService:
         come from a person.
         """
         if request.action == "opt_in" and not principal.is_human_agent:
-            raise ApiError(403, "human_only", "Only a human agent can record an opt-in.")
+            raise errors.Forbidden("human_only", "Only a human agent can record an opt-in.")
         account = self._access.account_for(
             principal, ref.channel, ref.account_id, contact_id=ref.contact_id, now=now
         )
@@ -507,7 +501,7 @@ class ContactsService:
         update = self._update(
             record.pk,
             plan,
-            ApiError(409, "consent_conflict", "The contact changed while this request ran; try again."),
+            errors.Conflict("consent_conflict", "The contact changed while this request ran; try again."),
         )
         after = update.after
         audit_id = self.new_id()
@@ -579,14 +573,16 @@ class ContactsService:
         now: datetime,
     ) -> dict[str, Any]:
         if not 1 <= limit <= AUDIT_LIST_MAX:
-            raise ApiError(
-                400, "invalid_request", f"The request is not valid: limit: between 1 and {AUDIT_LIST_MAX}."
+            raise errors.InvalidInput(
+                "invalid_request", f"The request is not valid: limit: between 1 and {AUDIT_LIST_MAX}."
             )
         _, record = self.load(principal, ref, now)
         try:
             entries, next_cursor = list_decisions(self.table_name, record.pk, limit, cursor, now=now)
         except InvalidCursorError as error:
-            raise ApiError(400, "invalid_cursor", "The cursor is not one this listing handed out.") from error
+            raise errors.InvalidInput(
+                "invalid_cursor", "The cursor is not one this listing handed out."
+            ) from error
         return {
             "status": "ok",
             "decisions": [{**e.model_dump(mode="json"), "at": _iso(from_ms(e.at_ms))} for e in entries],
@@ -603,8 +599,7 @@ class ContactsService:
         now: datetime,
     ) -> dict[str, Any]:
         if not 1 <= limit <= MESSAGES_LIMIT_MAX:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "invalid_request",
                 f"The request is not valid: limit: between 1 and {MESSAGES_LIMIT_MAX}.",
             )
@@ -633,14 +628,15 @@ class ContactsService:
         ``limit`` each), merged by ``last_customer_action_ms``.
         """
         if not 1 <= limit <= CONVERSATIONS_LIMIT_MAX:
-            raise ApiError(
-                400,
+            raise errors.InvalidInput(
                 "invalid_request",
                 f"The request is not valid: limit: between 1 and {CONVERSATIONS_LIMIT_MAX}.",
             )
         if account_id is not None:
             if channel is None:
-                raise ApiError(400, "invalid_request", "The request is not valid: account_id needs channel.")
+                raise errors.InvalidInput(
+                    "invalid_request", "The request is not valid: account_id needs channel."
+                )
             accounts = [self.account_for(principal, channel, account_id, contact_id=None, now=now)]
         else:
             accounts = [
@@ -726,12 +722,12 @@ class ContactsService:
         }
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _update(self, pk: str, plan: Plan, on_conflict: ApiError) -> ContactUpdate:
+    def _update(self, pk: str, plan: Plan, on_conflict: errors.DomainError) -> ContactUpdate:
         """``update_contact`` with its failures answered: 404 if the contact went, else ``on_conflict``."""
         try:
             return update_contact(self.table_name, pk, plan)
         except ContactNotFoundError as error:
-            raise ApiError(404, "unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
+            raise errors.NotFound("unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
         except ContactConflictError as error:
             raise on_conflict from error
 
@@ -741,8 +737,7 @@ class ContactsService:
             self.publish([event])
         except (PublishError, ClientError) as error:
             logger.exception("publishing failed", extra={"event_id": event.event_id})
-            raise ApiError(
-                503,
+            raise errors.Unavailable(
                 "event_publish_failed",
                 "The change was recorded but its event could not be published; retry the same request.",
             ) from error

@@ -44,13 +44,12 @@ from typing import Any, Literal, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from windowkeeper import bus
+from windowkeeper import bus, errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
-from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     Channel,
@@ -183,7 +182,7 @@ class SendService:
     ) -> tuple[AccountConfig, ContactRecord]:
         """The account and contact the request names, if the principal may act on them.
 
-        Raises ``ApiError`` 404/403; a principal of another tenant is refused with 403
+        Raises ``errors.DomainError`` 404/403; a principal of another tenant is refused with 403
         ``forbidden_tenant`` and the attempt is audited at ``now``, the server's instant (never
         an instant the request asks about: that would let a caller back- or future-date it).
         """
@@ -338,9 +337,9 @@ class SendService:
                 record = conflict.current
                 continue
             except ContactMissingError as error:
-                raise ApiError(404, "unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
+                raise errors.NotFound("unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
             return inp, content, decision, (claimed, sent)
-        raise ApiError(409, "contact_busy", CONTACT_BUSY_MESSAGE)
+        raise errors.Conflict("contact_busy", CONTACT_BUSY_MESSAGE)
 
     # --- writes ----------------------------------------------------------------------------------
     def _record_delivery(

@@ -39,9 +39,9 @@ from tests.support.bus import recording_publish
 from tests.support.meta import FakeMeta
 from tests.support.seed import contact_record, put_contact, seed_accounts
 from windowkeeper.auth import AGENTS_GROUP, Principal
+from windowkeeper.errors import DomainError
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
-from windowkeeper.http import ApiError
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, DecisionInput, Path, ReasonCode
 from windowkeeper.sending.api_models import SendRequest
@@ -109,17 +109,17 @@ class Race:
         clocks = [NOW + timedelta(milliseconds=ms) for ms in range(len(requests))]
         random.Random(10).shuffle(clocks)
 
-        def send(job: tuple[tuple[Principal, dict[str, Any]], datetime]) -> SendOutcome | ApiError:
+        def send(job: tuple[tuple[Principal, dict[str, Any]], datetime]) -> SendOutcome | DomainError:
             (principal, body), now = job
             self._first.done = False
             try:
                 return self.service.send(principal, SendRequest.model_validate(body), now)
-            except ApiError as error:  # 409 contact_busy: counted, so the figures stay comparable
+            except DomainError as error:  # 409 contact_busy: counted, so the figures stay comparable
                 return error
 
         with ThreadPoolExecutor(max_workers=len(requests)) as pool:
             answers = list(pool.map(send, zip(requests, clocks, strict=True)))
-        busy = [a.reason for a in answers if isinstance(a, ApiError)]
+        busy = [a.reason for a in answers if isinstance(a, DomainError)]
         print(f"\n{len(requests)} sends: {len(self.meta.requests)} reached Meta, {len(busy)} contact_busy")
         assert busy == []
         return [a for a in answers if isinstance(a, SendOutcome)]

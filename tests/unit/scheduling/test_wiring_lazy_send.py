@@ -11,8 +11,9 @@ import pytest
 
 import scheduler_app
 from tests.support.events import LambdaContext, automation_claims, http_api_event
+from windowkeeper import errors
 from windowkeeper.auth import Principal
-from windowkeeper.http import ApiError
+from windowkeeper.http import status_of
 from windowkeeper.policy.model import AutomationKind, Channel
 from windowkeeper.scheduling import wiring
 from windowkeeper.scheduling.job_service import JobService
@@ -146,11 +147,11 @@ def _service(store: OneJobStore) -> JobService:
 
 def test_results_page_hides_another_tenants_job_before_reading_results() -> None:
     store = OneJobStore()
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(errors.DomainError) as raised:
         _service(store).results_page(
             Principal.system("globex", AutomationKind.JOB, "job-x"), JOB_ID, limit=10, after=None
         )
-    assert raised.value.status == 404
+    assert status_of(raised.value) == 404
     assert store.pages == []
 
 

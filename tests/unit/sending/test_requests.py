@@ -8,8 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from tests.support.accounts import template
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.http import ApiError
+from windowkeeper.http import status_of
 from windowkeeper.policy.model import Channel, ContentKind, TemplateCategory, TemplateStatus
 from windowkeeper.sending.api_models import CheckRequest, SendRequest
 
@@ -84,9 +85,9 @@ def test_a_template_the_account_does_not_know_is_a_400_unknown_template() -> Non
     request = SendRequest.model_validate(
         body(content={"type": "template", "template": {"name": "order_shipped", "language": "pt_BR"}})
     )
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(errors.DomainError) as error:
         request.content.to_content(WHATSAPP_NUMBER)
-    assert (error.value.status, error.value.reason) == (400, "unknown_template")
+    assert (status_of(error.value), error.value.reason) == (400, "unknown_template")
 
 
 def test_check_at_must_carry_an_offset() -> None:
