@@ -34,8 +34,10 @@ def test_console_client_signs_in_with_the_code_flow_and_no_secret(cfn_template: 
 
 def test_console_tokens_last_an_hour_and_the_refresh_token_thirty_days(cfn_template: dict[str, Any]) -> None:
     client = _resource(cfn_template, "ConsoleClient", "AWS::Cognito::UserPoolClient")
-    assert (client["IdTokenValidity"], client["AccessTokenValidity"], client["RefreshTokenValidity"]) == (60, 60, 30)
-    assert client["TokenValidityUnits"] == {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"}
+    validity = (client["IdTokenValidity"], client["AccessTokenValidity"], client["RefreshTokenValidity"])
+    assert validity == (60, 60, 30)
+    units = client["TokenValidityUnits"]
+    assert units == {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"}
     # The console reads the tenant from the ID token: the client must be allowed to read it.
     assert "custom:tenant_id" in client["ReadAttributes"]
 
