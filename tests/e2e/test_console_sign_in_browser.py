@@ -124,3 +124,25 @@ def test_switching_tenant_by_pasting_a_token_clears_the_old_conversation_and_its
     assert tab.locator("#messages li").count() == 0
     assert _conversation(tab, ACME_CONTACT).count() == 0
     assert _old_tenant_requests(tab.requests[switched_at:]) == []
+
+
+def test_a_token_about_to_expire_is_refreshed_with_the_refresh_token(tab: Any) -> None:
+    _sign_in_as(tab, "Ben Walsh")
+    tab.get_by_text("Signed in as Ben Walsh · agent-2 (acme, agent)").wait_for()
+    session_key = "windowkeeper.console.session"
+    before = tab.evaluate(f"JSON.parse(sessionStorage.getItem('{session_key}'))")
+    # As if the hour were nearly up: the console refreshes before using the token.
+    tab.evaluate(
+        f"""sessionStorage.setItem('{session_key}', JSON.stringify(
+        {{...JSON.parse(sessionStorage.getItem('{session_key}')), expiresAt: Date.now() + 1000}}))"""
+    )
+    with tab.expect_request(
+        lambda r: r.url.endswith("/oauth2/token") and "refresh_token" in (r.post_data or "")
+    ):
+        tab.reload()
+    tab.get_by_text("Signed in as Ben Walsh · agent-2 (acme, agent)").wait_for()
+    tab.get_by_text("Connected: 3 accounts.").wait_for()
+    after = tab.evaluate(f"JSON.parse(sessionStorage.getItem('{session_key}'))")
+    assert after["idToken"] != before["idToken"]
+    assert after["refreshToken"] == before["refreshToken"]  # Cognito keeps the refresh token
+    assert after["expiresAt"] >= before["expiresAt"]  # a fresh hour, not the nearly-spent one
