@@ -102,7 +102,8 @@ def console_tab(browser: Any, console_url: str, token: str) -> Iterator[Any]:
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.goto(console_url)
-    # First visit: no token yet, so the settings form is open.
+    # The paste-a-token box is the advanced path, under Settings (Sign in is the main one).
+    tab.locator("#settings > summary").click()
     tab.get_by_label("Bearer token").fill(token)
     tab.get_by_role("button", name="Save and connect").click()
     yield tab

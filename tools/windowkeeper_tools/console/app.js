@@ -5,6 +5,7 @@
 // asked for by phone) and the decision history (the audit trail, loaded only when opened).
 
 import { Api, ApiError, loadSettings, saveSettings } from "./api.js";
+import { SignIn, claimsOf } from "./auth.js";
 import { NoticesPanel } from "./notices.js";
 import { countdown, debounce, localTime, relative } from "./time.js";
 
@@ -75,7 +76,10 @@ const state = {
   followupsKey: "", // what the follow-up list shows, so a poll does not rebuild it (and steal focus)
   consentKey: "",
   history: { key: "", cursor: null, loading: false, generation: 0 },
+  identity: 0, // bumped when the user or tenant changes: answers for an earlier one are dropped
+  timers: [],
 };
+const signIn = new SignIn((window.WINDOWKEEPER_CONFIG || {}).auth);
 
 function announce(text) {
   $("status").textContent = text;
@@ -83,7 +87,9 @@ function announce(text) {
 
 function describeError(error) {
   if (error instanceof ApiError && error.status === 401) {
-    return "Your token was refused (expired or not for this API). Open Settings and paste a new one.";
+    return signIn.enabled
+      ? "Your sign-in was refused (expired or not for this API). Sign in again."
+      : "Your token was refused (expired or not for this API). Open Settings and paste a new one.";
   }
   return error instanceof ApiError ? `${error.message} (${error.reason})` : `Network error: ${error.message}`;
 }
@@ -92,7 +98,7 @@ function describeError(error) {
 function initSettings() {
   $("api-base").value = state.settings.apiBaseUrl;
   $("api-token").value = state.settings.token;
-  if (!state.settings.token) $("settings").open = true;
+  if (!state.settings.token && !signIn.enabled) $("settings").open = true;
   $("settings-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.settings.apiBaseUrl = $("api-base").value.trim();
@@ -104,25 +110,60 @@ function initSettings() {
 }
 
 function whoami(token) {
-  try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    const groups = String(claims["cognito:groups"] || "");
-    return `Signed in as ${claims.sub} (${claims["custom:tenant_id"]}, ${groups.includes("agents") ? "agent" : "automation"})`;
-  } catch {
-    return "";
+  const claims = claimsOf(token);
+  if (!claims.sub) return "";
+  const groups = String(claims["cognito:groups"] || "");
+  const name = claims.name || claims.email ? `${claims.name || claims.email} · ` : "";
+  return `Signed in as ${name}${claims.sub} (${claims["custom:tenant_id"]}, ${groups.includes("agents") ? "agent" : "automation"})`;
+}
+
+function renderSignIn() {
+  const signedIn = Boolean(state.settings.token);
+  $("sign-in").hidden = !signIn.enabled || signedIn;
+  $("sign-out").hidden = !signedIn;
+}
+
+// A new user or tenant: nothing the previous one saw stays on screen or keeps polling.
+function forgetPreviousUser() {
+  state.identity += 1;
+  stopPolling();
+  state.accounts = new Map();
+  state.conversations = [];
+  state.selected = null;
+  state.contact = null;
+  state.messageIds = new Set();
+  state.lastCheckKey = "";
+  state.pendingSend = null;
+  state.followupsKey = "";
+  state.consentKey = "";
+  resetHistory();
+  for (const id of ["messages", "verdict", "options", "followups", "consent-scopes", "template", "template-params", "template-body"]) {
+    $(id).replaceChildren();
   }
+  $("message-text").value = "";
+  $("consent-extra").textContent = "";
+  $("consent-result").textContent = "";
+  $("detail").hidden = true;
+  $("no-selection").hidden = false;
+  $("history").open = false;
+  renderList();
+  state.notices.reset();
 }
 
 async function connect() {
+  forgetPreviousUser();
   state.api = new Api(state.settings);
-  state.notices.reset();
+  const identity = state.identity;
   $("whoami").textContent = whoami(state.settings.token);
+  renderSignIn();
   if (!state.settings.token) {
-    announce("Paste a token in Settings to start.");
+    announce(signIn.enabled ? "Sign in to start." : "Paste a token in Settings to start.");
     return;
   }
+  startPolling();
   try {
     const answer = await state.api.accounts();
+    if (identity !== state.identity) return;
     state.accounts = new Map(answer.accounts.map((a) => [`${a.channel}/${a.account_id}`, a]));
     announce(`Connected: ${answer.accounts.length} accounts.`);
   } catch (error) {
@@ -192,9 +233,10 @@ async function select(conversation) {
 async function refreshDetail(first = false) {
   if (!state.selected) return;
   const selected = state.selected;
+  const identity = state.identity;
   try {
     const [contact, messages] = await Promise.all([state.api.contact(selected), state.api.messages(selected)]);
-    if (!state.selected || keyOf(state.selected) !== keyOf(selected)) return;
+    if (identity !== state.identity || !state.selected || keyOf(state.selected) !== keyOf(selected)) return;
     const previous = state.contact;
     state.contact = contact;
     renderDetail();
@@ -717,8 +759,10 @@ function renderDecision(entry) {
 async function refresh() {
   if (!state.api || !state.settings.token || state.polling) return;
   state.polling = true;
+  const identity = state.identity;
   try {
     const answer = await state.api.conversations($("channel-filter").value);
+    if (identity !== state.identity) return;
     state.conversations = answer.conversations || [];
     renderList();
     await refreshDetail();
@@ -733,7 +777,47 @@ const notices = new NoticesPanel($("notices"), (window.WINDOWKEEPER_CONFIG || {}
 state.notices = notices;
 
 function pollNotices() {
-  if (state.api) notices.poll(state.api.base, state.settings.token);
+  if (state.api && state.settings.token) notices.poll(state.api.base, state.settings.token);
+}
+
+function startPolling() {
+  stopPolling();
+  state.timers.push(setInterval(refresh, state.settings.pollSeconds * 1000));
+  state.timers.push(setInterval(pollNotices, state.settings.pollSeconds * 1000));
+}
+
+function stopPolling() {
+  for (const timer of state.timers) clearInterval(timer);
+  state.timers = [];
+  state.polling = false;
+}
+
+async function initSignIn() {
+  $("sign-in").addEventListener("click", () => signIn.begin());
+  $("sign-out").addEventListener("click", async () => {
+    const hosted = Boolean(signIn.session);
+    state.settings.token = "";
+    saveSettings(state.settings); // a pasted token is forgotten too
+    $("api-token").value = "";
+    forgetPreviousUser();
+    $("whoami").textContent = "";
+    renderSignIn();
+    if (hosted) await signIn.signOut();
+    else announce("Signed out.");
+  });
+  if (!signIn.enabled) return;
+  // A refreshed token is the same user: the API client just carries the new one.
+  signIn.onTokens = (session) => {
+    state.settings.token = session.idToken;
+    if (state.api) state.api.token = session.idToken;
+  };
+  signIn.onEnded = (error) => announce(error.message);
+  try {
+    const session = await signIn.resume();
+    if (session) state.settings.token = session.idToken;
+  } catch (error) {
+    announce(error.message);
+  }
 }
 
 function tick() {
@@ -762,9 +846,7 @@ function init() {
   $("history-more").addEventListener("click", () => loadHistory(false));
   $("channel-filter").addEventListener("change", refresh);
   setInterval(tick, 1000);
-  setInterval(refresh, state.settings.pollSeconds * 1000);
-  setInterval(pollNotices, state.settings.pollSeconds * 1000);
-  connect().then(pollNotices);
+  initSignIn().then(connect).then(pollNotices);
 }
 
 init();

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from windowkeeper_tools.local.event_tap import EVENTS_PATH, EventTap
 from windowkeeper_tools.local.functions import FunctionPool
 from windowkeeper_tools.local.gateway import Gateway, GatewayServer
+from windowkeeper_tools.local.oidc import CLIENT_ID as OIDC_CLIENT_ID
+from windowkeeper_tools.local.oidc import LocalOpenIdProvider
 from windowkeeper_tools.local.scheduler_loop import Periodic, SchedulerLoop
 from windowkeeper_tools.local.settings import DEFAULT_APP_SECRET, LocalSettings
 from windowkeeper_tools.local.template import TemplateModel, load_template
@@ -99,6 +101,7 @@ class LocalStack:
     scheduler: SchedulerLoop | None = None
     functions: FunctionPool | None = None
     event_tap: EventTap | None = None
+    identity_provider: LocalOpenIdProvider | None = None
     _moto: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -187,6 +190,10 @@ class LocalStack:
         )
         # Bound now (port 0 resolved) so the simulator can be told where to post webhooks.
         self.gateway_server = GatewayServer(settings.host, settings.port, gateway)
+        # The console signs in here as it does on the Cognito hosted UI (same code path).
+        self.identity_provider = LocalOpenIdProvider(self.keys, self.api_url)
+        gateway.local_routes.update(self.identity_provider.routes())
+        gateway.console_config_js = self._console_config_js()
         self.simulator = self._start_simulator()
         self._set_env(
             {
@@ -235,7 +242,15 @@ class LocalStack:
     # -- pieces -----------------------------------------------------------------------------
     def _console_config_js(self) -> str:
         # Same origin as the API locally; a deployed console gets its own config.js.
-        config = {"apiBaseUrl": "", "environment": "local", "pollSeconds": 3, "eventsPath": EVENTS_PATH}
+        config: dict[str, Any] = {
+            "apiBaseUrl": "",
+            "environment": "local",
+            "pollSeconds": 3,
+            "eventsPath": EVENTS_PATH,
+        }
+        if self.gateway_server is not None:
+            # Sign-in: the local OpenID provider on this server, as config.js names Cognito's.
+            config["auth"] = {"domain": self.api_url, "clientId": OIDC_CLIENT_ID, "issuer": LOCAL_ISSUER}
         return f"window.WINDOWKEEPER_CONFIG = {json.dumps(config)};\n"
 
     def _start_simulator(self) -> SimulatorServer:
