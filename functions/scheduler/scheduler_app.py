@@ -31,9 +31,10 @@ from windowkeeper.http import (
 )
 from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_generated_id, checked_id
 from windowkeeper.policy.model import Channel
-from windowkeeper.scheduling import followup_service, job_service, sweep_service, wiring
+from windowkeeper.scheduling import followup_service, job_service
 from windowkeeper.scheduling.followup_service import PREVIEW_NOTE, FollowupIn
 from windowkeeper.scheduling.job_service import ReengagementIn
+from windowkeeper.wiring import scheduler as wiring
 
 logger = Logger()
 metrics = Metrics()
@@ -83,12 +84,12 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
         if scheduled.followup_id is None:
             _count("ScheduledInputsInvalid")
             raise ValueError("followup.fire needs followup_id")
-        result = followup_service.fire(scheduled.followup_id, now)
+        result = wiring.followup_service().fire(scheduled.followup_id, now)
         _count(f"FollowupFire.{result.action}")
         logger.info("follow-up fired", extra={"followup_id": result.followup_id, "action": result.action})
         return {"kind": scheduled.kind, "followup_id": result.followup_id, "action": result.action}
     if scheduled.kind == "sweep":
-        report = sweep_service.run(now, wiring.sweeper(time_left=time_left))
+        report = wiring.sweeper(time_left=time_left).run(now)
         metrics.add_metric(name="NoticesPublished", unit=MetricUnit.Count, value=report.published)
         metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=report.items_read)
         metrics.add_metric(name="SweepMinutes", unit=MetricUnit.Count, value=report.minutes_swept)
@@ -99,7 +100,7 @@ def handle_scheduled(event: dict[str, Any], context: LambdaContext | None) -> di
     if scheduled.job_id is None:
         _count("ScheduledInputsInvalid")
         raise ValueError("reengagement.run needs job_id")
-    run_report = job_service.run(scheduled.job_id, now, wiring.job_service(time_left=time_left))
+    run_report = wiring.job_service(time_left=time_left).run(scheduled.job_id, now)
     for status in ("sent", "refused", "failed"):
         metrics.add_metric(
             name=f"Reengagement.{status}", unit=MetricUnit.Count, value=getattr(run_report, status)

@@ -458,12 +458,3 @@ def _status_reason(status: str, reasons: list[str], outcome: SendOutcomeLike) ->
     if status == "refused":
         return reasons[0] if reasons else "refused"
     return getattr(outcome, "failure_reason", None) or "graph_error"
-
-
-def fire(followup_id: str, now: datetime, service: FollowupService | None = None) -> FireResult:
-    """What happens when a follow-up's schedule fires (the production wiring when no service is given)."""
-    if service is None:
-        from windowkeeper.scheduling.wiring import followup_service as default  # noqa: PLC0415  (wiring imports this module)
-
-        service = default()
-    return service.fire(followup_id, now)

@@ -405,12 +405,3 @@ class JobService:
 
 def run_schedule_name(job_id: str, run_number: int) -> str:
     return f"job-{job_id}" if run_number == 0 else f"job-{job_id}-r{run_number}"
-
-
-def run(job_id: str, now: datetime, service: JobService | None = None) -> RunReport:
-    """Run or resume a re-engagement job (the production wiring when no service is given)."""
-    if service is None:
-        from windowkeeper.scheduling.wiring import job_service as default  # noqa: PLC0415  (wiring imports this module)
-
-        service = default()
-    return service.run(job_id, now)

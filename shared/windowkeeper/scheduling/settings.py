@@ -1,26 +1,29 @@
-"""The scheduler's configuration, read from the environment the SAM template sets."""
+"""The scheduler function's configuration: the environment the SAM template sets, validated once."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from pydantic import Field
+
+from windowkeeper.settings import EnvSettings
 
 
-@dataclass(frozen=True)
-class SchedulerSettings:
-    table_name: str
-    schedule_group_name: str
-    target_arn: str  # the scheduler function: Scheduler invokes it with the schedule's Input
-    role_arn: str  # the role Scheduler assumes to invoke it
-    dead_letter_arn: str  # SQS queue for invocations Scheduler gave up on
+class SchedulerSettings(EnvSettings):
+    table_name: str = Field(min_length=1)
+    schedule_group_name: str = Field(min_length=1)
+    scheduler_target_arn: str = Field(
+        min_length=1
+    )  # the scheduler function, invoked with the schedule's Input
+    scheduler_role_arn: str = Field(min_length=1)  # the role Scheduler assumes to invoke it
+    scheduler_dlq_arn: str = Field(min_length=1)  # SQS queue for invocations Scheduler gave up on
 
-    @classmethod
-    def from_env(cls) -> SchedulerSettings:
-        env = os.environ
-        return cls(
-            table_name=env["TABLE_NAME"],
-            schedule_group_name=env["SCHEDULE_GROUP_NAME"],
-            target_arn=env["SCHEDULER_TARGET_ARN"],
-            role_arn=env["SCHEDULER_ROLE_ARN"],
-            dead_letter_arn=env["SCHEDULER_DLQ_ARN"],
-        )
+    @property
+    def target_arn(self) -> str:
+        return self.scheduler_target_arn
+
+    @property
+    def role_arn(self) -> str:
+        return self.scheduler_role_arn
+
+    @property
+    def dead_letter_arn(self) -> str:
+        return self.scheduler_dlq_arn

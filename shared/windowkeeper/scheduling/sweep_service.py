@@ -242,12 +242,3 @@ def _floor_minute(instant: datetime) -> datetime:
 
 def _parse_minute(minute: str) -> datetime:
     return datetime.strptime(minute, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
-
-
-def run(now: datetime, sweeper: Sweeper | None = None) -> SweepReport:
-    """One sweep as of ``now`` (the production wiring when no sweeper is given)."""
-    if sweeper is None:
-        from windowkeeper.scheduling.wiring import sweeper as default  # noqa: PLC0415  (wiring imports this module)
-
-        sweeper = default()
-    return sweeper.run(now)

@@ -36,12 +36,12 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import Channel, TemplateCategory
-from windowkeeper.scheduling import wiring
 from windowkeeper.scheduling.notices import due_attributes, first_notice, notice_chain
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
+from windowkeeper.wiring import scheduler as wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ from typing import Any
 from tests.integration.scheduler.conftest import GLOBEX_AGENT, NOW, SchedulerStack
 from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper.policy.model import Channel, ConsentScope
-from windowkeeper.scheduling import job_service, wiring
 from windowkeeper.store.contact_item import StoredOptIn
 from windowkeeper.store.job_table import JobStore
 from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.wiring import scheduler as wiring
 
 OPTED_IN = [StoredOptIn(purpose="marketing", opted_in_ms=to_ms(NOW - timedelta(days=30)))]
 COMEBACK_TEXT = {"type": "text", "text": "We miss you! Come back for 20% off this week."}
@@ -178,7 +178,7 @@ def test_job_resumes_after_running_out_of_time_and_never_sends_twice(stack: Sche
     )
     budget = iter([60.0, 1.0])  # time for one contact, then the invocation is about to time out
 
-    first = job_service.run(job_id, NOW, wiring.job_service(time_left=lambda: next(budget, 1.0)))
+    first = wiring.job_service(time_left=lambda: next(budget, 1.0)).run(job_id, NOW)
 
     assert first.finished is False and first.continuation is not None
     continuation = stack.schedule(first.continuation)

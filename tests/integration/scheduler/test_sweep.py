@@ -10,9 +10,9 @@ from tests.integration.scheduler.conftest import NOW, SchedulerStack
 from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
 from windowkeeper.policy.model import Channel
-from windowkeeper.scheduling import sweep_service, wiring
 from windowkeeper.store.keys import minute_of, to_ms
 from windowkeeper.store.sweep_table import CURSOR_KEY, SweepStore
+from windowkeeper.wiring import scheduler as wiring
 
 # Lead time is the default hour: "closing soon" is due 23 h after the customer's message.
 CLOSING_SOON_AFTER = timedelta(hours=23)
@@ -181,8 +181,8 @@ def test_bounded_catch_up_continues_next_run(stack: SchedulerStack) -> None:
     sweeper = wiring.sweeper()
     sweeper.max_minutes = 60
 
-    first = sweep_service.run(NOW, sweeper)
-    second = sweep_service.run(NOW, sweeper)
+    first = sweeper.run(NOW)
+    second = sweeper.run(NOW)
 
     assert first.caught_up is False and first.minutes_swept == 60
     assert first.cursor == minute_of(NOW - timedelta(hours=2))

@@ -62,7 +62,6 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "update_contact"): frozenset({SEND}),
     ("shared/windowkeeper/store/contact_changes.py", "create_contact_if_absent"): frozenset({SEND}),
-    ("shared/windowkeeper/scheduling/wiring.py", "load_contact"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.create"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.get"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.list_for_contact"): frozenset({SCHEDULER}),

@@ -15,10 +15,10 @@ from windowkeeper import errors
 from windowkeeper.auth import Principal
 from windowkeeper.http import status_of
 from windowkeeper.policy.model import AutomationKind, Channel
-from windowkeeper.scheduling import wiring
 from windowkeeper.scheduling.job_service import JobService
 from windowkeeper.sending import service as sending_service
 from windowkeeper.store.job_table import JobRecord, ResultRecord
+from windowkeeper.wiring import scheduler as wiring
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 JOB_ID = "0f" * 16

@@ -1,4 +1,4 @@
-"""Production wiring of the scheduler's services, once per container.
+"""The scheduler function's wiring: its services on the real adapters, once per container.
 
 The domain modules (``followups``, ``sweep``, ``jobs``) take their collaborators as arguments;
 this module builds the real ones from the environment: the table stores, the Scheduler client,
@@ -10,13 +10,12 @@ with ``use_send_service`` and the closings with ``use_window_closings``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from windowkeeper import aws, bus
+from windowkeeper import bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.policy.model import Channel, Decision
@@ -28,7 +27,8 @@ from windowkeeper.scheduling.settings import SchedulerSettings
 from windowkeeper.scheduling.sweep_service import Sweeper
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.store.account_table import AccountStore
-from windowkeeper.store.contact_item import ContactRecord, contact_item_key
+from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.contact_table import ContactTable
 from windowkeeper.store.followup_table import FollowupStore
 from windowkeeper.store.job_table import JobStore
 from windowkeeper.store.sweep_table import SweepStore
@@ -53,6 +53,7 @@ def reset() -> None:
     use_window_closings(None)
     settings.cache_clear()
     account_store.cache_clear()
+    contact_table.cache_clear()
 
 
 @cache
@@ -62,7 +63,12 @@ def settings() -> SchedulerSettings:
 
 @cache
 def account_store() -> AccountStore:
-    return AccountStore(os.environ["TABLE_NAME"])
+    return AccountStore(settings().table_name)
+
+
+@cache
+def contact_table() -> ContactTable:
+    return ContactTable(settings().table_name)
 
 
 def lookup_account(channel: Channel, account_id: str) -> AccountConfig | None:
@@ -70,12 +76,7 @@ def lookup_account(channel: Channel, account_id: str) -> AccountConfig | None:
 
 
 def load_contact(channel: Channel, account_id: str, contact_id: str) -> ContactRecord | None:
-    item = (
-        aws.table(os.environ["TABLE_NAME"])
-        .get_item(Key=contact_item_key(channel, account_id, contact_id), ConsistentRead=True)
-        .get("Item")
-    )
-    return ContactRecord.from_item(item) if item else None
+    return contact_table().get(channel, account_id, contact_id)
 
 
 def send_service() -> SendPort:
@@ -86,7 +87,7 @@ def send_service() -> SendPort:
         from windowkeeper.sending.service import SendService  # noqa: PLC0415
 
         _send_service = SendService(
-            table_name=os.environ["TABLE_NAME"], accounts=account_store(), graph=client_from_env()
+            table_name=settings().table_name, accounts=account_store(), graph=client_from_env()
         )
     return _send_service
 
@@ -116,7 +117,7 @@ def _publisher() -> Callable[[Any], int]:
 
 def followup_service() -> FollowupService:
     return FollowupService(
-        store=FollowupStore(os.environ["TABLE_NAME"]),
+        store=FollowupStore(settings().table_name),
         schedules=ScheduleClient(settings()),
         sender=LazySendPort(),
         accounts=lookup_account,
@@ -127,7 +128,7 @@ def followup_service() -> FollowupService:
 
 def job_service(time_left: Callable[[], float] | None = None) -> JobService:
     return JobService(
-        store=JobStore(os.environ["TABLE_NAME"]),
+        store=JobStore(settings().table_name),
         schedules=ScheduleClient(settings()),
         sender=LazySendPort(),
         accounts=lookup_account,
@@ -138,7 +139,7 @@ def job_service(time_left: Callable[[], float] | None = None) -> JobService:
 
 def sweeper(time_left: Callable[[], float] | None = None) -> Sweeper:
     return Sweeper(
-        store=SweepStore(os.environ["TABLE_NAME"]),
+        store=SweepStore(settings().table_name),
         accounts=lookup_account,
         closings=window_closings(),
         publish=_publisher(),
