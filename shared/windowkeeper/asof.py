@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from windowkeeper import errors
 from windowkeeper.events import DetailType
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import ConsentScope, Path
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.history_table import HistoryEntry, read_history
-from windowkeeper.store.keys import to_ms
 
 if TYPE_CHECKING:
     from windowkeeper.ingest.observations import ContactKey, Observation

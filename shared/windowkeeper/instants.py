@@ -62,3 +62,14 @@ EpochMs = Annotated[int, Field(ge=0, lt=LATEST_MS)]
 """A webhook timestamp in epoch milliseconds (or seconds, where Meta mixes them): never past LATEST."""
 EpochSeconds = Annotated[int, Field(ge=0, lt=LATEST_S)]
 """A webhook timestamp in epoch seconds (WhatsApp)."""
+
+
+def to_ms(instant: datetime) -> int:
+    """Epoch milliseconds: how instants are stored, compared in conditions and sorted."""
+    return int(instant.timestamp() * 1000)
+
+
+def from_ms(epoch_ms: int | float | None) -> datetime | None:
+    if epoch_ms is None:
+        return None
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=UTC)

@@ -29,9 +29,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import AccountProfile, ConsentScope, ContactState, Option, Path
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import from_ms
 
 OwnerKind = Literal["bot", "human"]
 

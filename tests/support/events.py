@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from windowkeeper.store.keys import to_ms
+from windowkeeper.instants import to_ms
 
 ACCOUNT_ID = "123456789012"
 API_ID = "a1b2c3d4e5"

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from windowkeeper import errors
 from windowkeeper.asof import LONGEST_LOOKBACK, consent_entry, record_as_of, require_answerable, verdict_entry
 from windowkeeper.http import status_of
+from windowkeeper.instants import to_ms
 from windowkeeper.policy import rules
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.history_table import HistoryEntry, history_item
-from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.keys import contact_pk
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 PK = contact_pk(Channel.MESSENGER, "104812345678901", "7100000000000001")

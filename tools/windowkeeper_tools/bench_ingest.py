@@ -54,10 +54,11 @@ from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import normalize
 from windowkeeper.ingest.signature import check_signature
 from windowkeeper.ingest.writer import ContactWriter, WriteResult
+from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.conversation_log import message_item
-from windowkeeper.store.keys import STATE_SK, from_ms
+from windowkeeper.store.keys import STATE_SK
 from windowkeeper_tools.simulator import payloads
 
 APP_SECRET = "bench-app-secret-0123456789abcdef"  # a made-up secret for signing

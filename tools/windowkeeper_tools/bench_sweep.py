@@ -24,18 +24,21 @@ from moto import mock_aws
 from windowkeeper import aws
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import Channel, CustomerActionKind
+from windowkeeper.scheduling.stuck_service import StuckReporter
 from windowkeeper.scheduling.sweep_service import Sweeper
 from windowkeeper.store.account_table import AccountStore
+from windowkeeper.store.job_table import JobStore
 from windowkeeper.store.keys import (
     account_shard_key,
     contact_pk,
     due_bucket,
     due_buckets_for_minute,
     minute_of,
-    to_ms,
 )
+from windowkeeper.store.stuck_table import StuckStore
 from windowkeeper.store.sweep_table import SweepStore
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -145,7 +148,11 @@ def run(contacts: int, minutes: int, idle: int, sweep_minutes: int, seed: int) -
     store = SweepStore(table_name)
     store.advance_cursor(minute_of(START - timedelta(minutes=1)), to_ms(START))
     sweeper = Sweeper(
-        store=store, accounts=lambda c, a: ACCOUNT, closings=window_closings, publish=count_events
+        store=store,
+        accounts=lambda c, a: ACCOUNT,
+        closings=window_closings,
+        publish=count_events,
+        stuck=StuckReporter(StuckStore(table_name), JobStore(table_name).get),
     )
 
     def show(label: str, table_items: int, rows: list[tuple[int, int, int, float]]) -> None:

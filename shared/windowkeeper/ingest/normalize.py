@@ -53,10 +53,10 @@ from windowkeeper.ingest.observations import (
     RoutingChange,
 )
 from windowkeeper.ingest.phone import country_calling_code
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy.engine import opens_window
 from windowkeeper.policy.model import Channel, ConsentScope, ContactState, CustomerActionKind, EntryPoint
 from windowkeeper.policy.rules import marketing_backoff_until
-from windowkeeper.store.keys import from_ms, to_ms
 
 AccountResolver = Callable[[str, str], list[AccountConfig]]
 

@@ -43,12 +43,13 @@ from windowkeeper.ingest.quarantine import quarantine
 from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
 from windowkeeper.ingest.writer import ContactWriter, WriteResult
+from windowkeeper.instants import from_ms
 from windowkeeper.ownership import effective_owner
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.conversation_log import message_item
 from windowkeeper.store.history_table import history_item
-from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX, from_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX
 
 logger = Logger(child=True)
 

@@ -30,21 +30,19 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ids import AccountId, ContactId
-from windowkeeper.instants import InputInstant
+from windowkeeper.instants import InputInstant, from_ms, to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, Purpose
-from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort
-from windowkeeper.scheduling.schedule_client import ScheduleClient, ScheduleError, validate_one_time
+from windowkeeper.ports.scheduling import FollowupRepository, ScheduleCreator, SendOutcomeLike, SendPort
+from windowkeeper.schedule_rules import ScheduleError, validate_one_time
 from windowkeeper.sending.api_models import ContentIn, SendRequest
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.followup_table import (
+from windowkeeper.store.followup_records import (
     FINAL_STATUSES,
     FollowupExists,
     FollowupRecord,
     FollowupStatus,
-    FollowupStore,
     StatusConflict,
 )
-from windowkeeper.store.keys import from_ms, to_ms
 
 logger = Logger(child=True)
 
@@ -138,8 +136,8 @@ def view(record: FollowupRecord) -> dict[str, Any]:
 
 @dataclass
 class FollowupService:
-    store: FollowupStore
-    schedules: ScheduleClient
+    store: FollowupRepository
+    schedules: ScheduleCreator
     sender: SendPort
     accounts: AccountLookup
     contacts: ContactLookup
@@ -228,7 +226,7 @@ class FollowupService:
             record=record,
             created=created,
             expression=expression,
-            group_name=self.schedules.settings.schedule_group_name,
+            group_name=self.schedules.group_name,
             decision=decision,
             fallback_decision=fallback_decision,
         )

@@ -33,13 +33,13 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ids import AccountId, ContactId
-from windowkeeper.instants import InputInstant
+from windowkeeper.instants import InputInstant, from_ms, to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Purpose
-from windowkeeper.scheduling.ports import SendPort
-from windowkeeper.scheduling.schedule_client import MIN_LEAD, ScheduleClient, ScheduleError, validate_one_time
+from windowkeeper.ports.scheduling import JobRepository, ScheduleCreator, SendPort
+from windowkeeper.schedule_rules import MIN_LEAD, ScheduleError, validate_one_time
 from windowkeeper.sending.api_models import ContentIn, SendRequest
-from windowkeeper.store.job_table import Attempt, JobRecord, JobStore, ResultRecord, ResultStatus
-from windowkeeper.store.keys import contact_pk, from_ms, to_ms
+from windowkeeper.store.job_records import Attempt, JobRecord, ResultRecord, ResultStatus
+from windowkeeper.store.keys import contact_pk
 
 logger = Logger(child=True)
 
@@ -149,8 +149,8 @@ class RunReport:
 
 @dataclass
 class JobService:
-    store: JobStore
-    schedules: ScheduleClient
+    store: JobRepository
+    schedules: ScheduleCreator
     sender: SendPort
     accounts: AccountLookup
     publish: Publisher

@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from windowkeeper.events import DetailType
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.scheduling.ports import WindowClosingsLike
-from windowkeeper.store.keys import due_bucket, to_ms
+from windowkeeper.ports.scheduling import WindowClosingsLike
+from windowkeeper.store.keys import due_bucket
 
 HUMAN_AGENT_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})
 

@@ -21,11 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from windowkeeper.events import BusEvent, DetailType
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.followup_table import FollowupRecord
-from windowkeeper.store.job_table import JobRecord, ResultRecord
-from windowkeeper.store.keys import from_ms, parse_contact_pk, to_ms
-from windowkeeper.store.stuck_table import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT, StuckStore
+from windowkeeper.ports.scheduling import StuckMarker
+from windowkeeper.store.followup_records import FollowupRecord
+from windowkeeper.store.job_records import JobRecord, ResultRecord
+from windowkeeper.store.keys import parse_contact_pk
+from windowkeeper.store.stuck_records import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT
 
 JobLookup = Callable[[str], JobRecord | None]
 
@@ -57,7 +59,7 @@ class StuckSend:
 
 @dataclass
 class StuckReporter:
-    store: StuckStore
+    store: StuckMarker
     jobs: JobLookup
     _job_cache: dict[str, JobRecord | None] = field(default_factory=dict)
 

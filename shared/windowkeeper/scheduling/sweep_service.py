@@ -35,7 +35,9 @@ from aws_lambda_powertools import Logger
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy.model import Channel
+from windowkeeper.ports.scheduling import DueNotices, DueQueryStats, WindowClosingsFn
 from windowkeeper.scheduling.notices import (
     Notice,
     NoticeKind,
@@ -44,13 +46,9 @@ from windowkeeper.scheduling.notices import (
     next_notice,
     notice_chain,
 )
-from windowkeeper.scheduling.ports import WindowClosingsFn
 from windowkeeper.scheduling.stuck_service import StuckReporter, StuckSend, is_stuck_check
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.job_table import JobStore
-from windowkeeper.store.keys import due_buckets_for_minute, from_ms, minute_of, to_ms
-from windowkeeper.store.stuck_table import StuckStore
-from windowkeeper.store.sweep_table import DueQueryStats, SweepStore
+from windowkeeper.store.keys import due_buckets_for_minute, minute_of
 
 logger = Logger(child=True)
 
@@ -94,19 +92,15 @@ class _Planned:
 
 @dataclass
 class Sweeper:
-    store: SweepStore
+    store: DueNotices
     accounts: AccountLookup
     closings: WindowClosingsFn
     publish: Publisher
+    stuck: StuckReporter  # sends that never finished, met on the same due-index
     max_minutes: int = MAX_MINUTES_PER_RUN
     # Seconds left before the invocation times out (the Lambda context's clock); None: unbounded.
     time_left: Callable[[], float] | None = None
-    stuck: StuckReporter | None = None  # default: built on the sweep's table
     _account_cache: dict[tuple[Channel, str], AccountConfig | None] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.stuck is None:
-            self.stuck = StuckReporter(StuckStore(self.store.table_name), JobStore(self.store.table_name).get)
 
     def run(self, now: datetime) -> SweepReport:
         now = now.astimezone(UTC)
@@ -148,7 +142,6 @@ class Sweeper:
         stats: DueQueryStats,
         report: SweepReport,
     ) -> None:
-        assert self.stuck is not None
         planned: list[_Planned] = []
         unfinished: list[StuckSend] = []
         for bucket in due_buckets_for_minute(minute_of(minute)):

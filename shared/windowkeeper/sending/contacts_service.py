@@ -35,6 +35,7 @@ from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import DeliveryResult
 from windowkeeper.ingest.phone import country_calling_code
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.ownership import ConversationState, Ownership, conversation_state, effective_owner
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
@@ -73,15 +74,13 @@ from windowkeeper.store.contact_changes import (
 )
 from windowkeeper.store.contact_item import ContactRecord, plain
 from windowkeeper.store.conversation_log import list_messages
-from windowkeeper.store.followup_table import FOLLOWUP_SK_PREFIX
 from windowkeeper.store.history_table import history_item, put_history_item
 from windowkeeper.store.keys import (
     ACCOUNT_INDEX,
+    FOLLOWUP_SK_PREFIX,
     account_shard_key,
     account_shard_keys,
     contact_pk,
-    from_ms,
-    to_ms,
 )
 
 logger = Logger(child=True)

@@ -50,6 +50,7 @@ from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
+from windowkeeper.instants import to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     Channel,
@@ -65,7 +66,7 @@ from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.audit_table import AuditEntry, append_audit, expires_at, text_hash
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.history_table import history_item, put_history_item
-from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.keys import contact_pk
 from windowkeeper.store.send_claims import (
     AgentActivity,
     ClaimConflictError,

@@ -26,8 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper import aws
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import DECISION_SK_PREFIX, from_ms, sortable_ms, to_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, sortable_ms
 
 AUDIT_LIST_MAX = 100
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import (
     Channel,
     Comment,
@@ -35,7 +36,7 @@ from windowkeeper.policy.model import (
     Path,
     TemplateCategory,
 )
-from windowkeeper.store.keys import STATE_SK, contact_pk, from_ms
+from windowkeeper.store.keys import STATE_SK, contact_pk
 
 OUTBOUND_KEPT = 50  # recent sends kept on the item: enough for every per-window count a rule needs
 MARKETING_OPT_INS_KEPT = 10  # newest opt-ins the engine sees; older ones add nothing to a decision

@@ -14,9 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from windowkeeper import aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk, sortable_ms, to_ms
+from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk, sortable_ms
 
 Direction = Literal["in", "out"]
 

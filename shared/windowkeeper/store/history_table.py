@@ -25,9 +25,10 @@ from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict
 
 from windowkeeper import aws
+from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import HISTORY_SK_PREFIX, from_ms, history_sk, history_sk_after
+from windowkeeper.store.keys import HISTORY_SK_PREFIX, history_sk, history_sk_after
 
 
 class HistoryEntry(BaseModel):

@@ -18,93 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import ACCOUNT_INDEX, account_shard_keys
-from windowkeeper.store.stuck_table import CHECK_RESULT, check_attributes
-
-JOB_SK = "JOB"
-RESULT_SK_PREFIX = "T#"
-
-JobStatus = Literal["scheduled", "running", "done"]
-ResultStatus = Literal["sending", "sent", "refused", "failed", "stuck"]
-
-
-def job_pk(job_id: str) -> str:
-    return f"J#{job_id}"
-
-
-def result_sk(contact_pk_value: str) -> str:
-    return f"{RESULT_SK_PREFIX}{contact_pk_value}"
-
-
-class JobRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    job_id: str
-    tenant_id: str
-    channel: Channel
-    account_id: str
-    purpose: str
-    content_by_path: dict[str, dict[str, Any]]
-    confirm_not_promotional: bool = False
-    silent_for_hours: int | None = None
-    contact_ids: list[str] | None = None
-    created_at_ms: int
-    created_by: str
-    run_at_ms: int
-    status: JobStatus = "scheduled"
-    cutoff_ms: int | None = None  # silent_for selection: last action at or before this, frozen at run 1
-    runs: int = 0
-    sent_count: int = 0
-    refused_count: int = 0
-    failed_count: int = 0
-    started_at_ms: int | None = None
-    finished_at_ms: int | None = None
-
-    def item(self) -> dict[str, Any]:
-        return {
-            "pk": job_pk(self.job_id),
-            "sk": JOB_SK,
-            "kind": "job",
-            **self.model_dump(mode="json", exclude_none=True),
-        }
-
-
-class Attempt(BaseModel):
-    """One offered content checked for one contact."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    offered: str  # the content_by_path key
-    allowed: bool
-    path: str | None = None
-    reasons: list[str] = Field(default_factory=list)
-
-
-class ResultRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    contact_pk: str
-    contact_id: str
-    status: ResultStatus = "sending"
-    offered: str | None = None  # the content_by_path key that was sent
-    path: str | None = None
-    reasons: list[str] = Field(default_factory=list)
-    explanation: str | None = None
-    attempts: list[Attempt] = Field(default_factory=list)
-    platform_message_id: str | None = None
-    claimed_at_ms: int
-    finished_at_ms: int | None = None
-    event_published: bool = False
+from windowkeeper.store.job_records import Attempt, JobRecord, JobStatus, ResultRecord, ResultStatus  # noqa: F401  (re-exported for the adapter's callers)
+from windowkeeper.store.keys import (
+    ACCOUNT_INDEX,
+    JOB_SK,
+    RESULT_SK_PREFIX,
+    account_shard_keys,
+    job_pk,
+    result_sk,
+)
+from windowkeeper.store.stuck_records import CHECK_RESULT
+from windowkeeper.store.stuck_table import check_attributes
 
 
 @dataclass(frozen=True)

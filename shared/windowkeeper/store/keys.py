@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 
 CONTACT_PREFIX = "C#"
@@ -101,16 +102,6 @@ def due_buckets_for_minute(minute: str) -> list[str]:
     return [f"DUE#{minute}#{shard:02d}" for shard in range(DUE_SHARDS)]
 
 
-def to_ms(instant: datetime) -> int:
-    return int(instant.timestamp() * 1000)
-
-
-def from_ms(epoch_ms: int | float | None) -> datetime | None:
-    if epoch_ms is None:
-        return None
-    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=UTC)
-
-
 def sortable_ms(instant: datetime) -> str:
     """Zero-padded epoch ms, so sort keys order by time as strings."""
     return f"{to_ms(instant):015d}"
@@ -125,3 +116,33 @@ def history_sk_after(at_ms: int) -> str:
     """A bound just above every entry stamped at or before ``at_ms``: entries sort as
     ``H#<ms>#<id>``, so ``H#<at_ms + 1>`` alone (no id) is greater than all of them."""
     return f"{HISTORY_SK_PREFIX}{at_ms + 1:015d}"
+
+
+# --- follow-ups (scheduler) ---
+FOLLOWUP_SK_PREFIX = "FUP#"
+
+
+POINTER_SK = "FOLLOWUP"
+
+
+def pointer_pk(followup_id: str) -> str:
+    return f"F#{followup_id}"
+
+
+def followup_sk(send_at_ms: int, followup_id: str) -> str:
+    return f"{FOLLOWUP_SK_PREFIX}{send_at_ms:015d}#{followup_id}"
+
+
+# --- re-engagement jobs (scheduler) ---
+JOB_SK = "JOB"
+
+
+RESULT_SK_PREFIX = "T#"
+
+
+def job_pk(job_id: str) -> str:
+    return f"J#{job_id}"
+
+
+def result_sk(contact_pk_value: str) -> str:
+    return f"{RESULT_SK_PREFIX}{contact_pk_value}"

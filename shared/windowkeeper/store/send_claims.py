@@ -45,12 +45,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from windowkeeper import aws
+from windowkeeper.instants import to_ms
 from windowkeeper.ownership import effective_owner
 from windowkeeper.policy.model import AccountProfile, Channel, ConsentScope, Path, TemplateCategory
 from windowkeeper.store.contact_changes import OWNER_ATTRIBUTES
 from windowkeeper.store.contact_item import OUTBOUND_KEPT, ContactRecord, StoredOutbound, consent_attribute
 from windowkeeper.store.conversation_log import message_item
-from windowkeeper.store.keys import STATE_SK, to_ms
+from windowkeeper.store.keys import STATE_SK
 
 MAX_WRITE_ATTEMPTS = 5
 

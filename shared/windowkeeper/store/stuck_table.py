@@ -16,18 +16,15 @@ than the scheduler function's 60 s timeout: the invocation that claimed the item
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from windowkeeper import aws
-from windowkeeper.store.keys import due_bucket, from_ms
+from windowkeeper.instants import from_ms
+from windowkeeper.store.keys import due_bucket
+from windowkeeper.store.stuck_records import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT, STUCK_AFTER  # noqa: F401
 
-STUCK_AFTER = timedelta(minutes=15)
-CHECK_FOLLOWUP = "followup.stuck_check"
-CHECK_RESULT = "reengagement.stuck_check"
-CHECK_KINDS = frozenset({CHECK_FOLLOWUP, CHECK_RESULT})
 CHECK_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind")
 STUCK_STATUS = "stuck"
 

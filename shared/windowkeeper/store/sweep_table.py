@@ -19,17 +19,12 @@ from boto3.dynamodb.conditions import ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from windowkeeper import aws
+from windowkeeper.ports.scheduling import DueQueryStats
 from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import DUE_INDEX, STATE_SK
 
 CURSOR_KEY = {"pk": "SWEEP", "sk": "CURSOR"}
 DUE_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind", "due_window_ms")
-
-
-@dataclass
-class DueQueryStats:
-    queries: int = 0
-    items_read: int = 0
 
 
 @dataclass(frozen=True)

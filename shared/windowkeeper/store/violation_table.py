@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from windowkeeper import aws
+from windowkeeper.instants import to_ms
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import to_ms, violation_key
+from windowkeeper.store.keys import violation_key
 
 VIOLATION_RETENTION_DAYS = 400
 

@@ -19,11 +19,12 @@ from windowkeeper import bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.policy.model import Channel, Decision
+from windowkeeper.ports.scheduling import SendOutcomeLike, SendPort, WindowClosingsFn
+from windowkeeper.schedules import ScheduleClient
 from windowkeeper.scheduling.followup_service import FollowupService
 from windowkeeper.scheduling.job_service import JobService
-from windowkeeper.scheduling.ports import SendOutcomeLike, SendPort, WindowClosingsFn
-from windowkeeper.scheduling.schedule_client import ScheduleClient
 from windowkeeper.scheduling.settings import SchedulerSettings
+from windowkeeper.scheduling.stuck_service import StuckReporter
 from windowkeeper.scheduling.sweep_service import Sweeper
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.store.account_table import AccountStore
@@ -31,6 +32,7 @@ from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.contact_table import ContactTable
 from windowkeeper.store.followup_table import FollowupStore
 from windowkeeper.store.job_table import JobStore
+from windowkeeper.store.stuck_table import StuckStore
 from windowkeeper.store.sweep_table import SweepStore
 
 _send_service: SendPort | None = None
@@ -54,6 +56,7 @@ def reset() -> None:
     settings.cache_clear()
     account_store.cache_clear()
     contact_table.cache_clear()
+    schedule_client.cache_clear()
 
 
 @cache
@@ -64,6 +67,17 @@ def settings() -> SchedulerSettings:
 @cache
 def account_store() -> AccountStore:
     return AccountStore(settings().table_name)
+
+
+@cache
+def schedule_client() -> ScheduleClient:
+    config = settings()
+    return ScheduleClient(
+        group_name=config.schedule_group_name,
+        target_arn=config.target_arn,
+        role_arn=config.role_arn,
+        dead_letter_arn=config.dead_letter_arn,
+    )
 
 
 @cache
@@ -118,7 +132,7 @@ def _publisher() -> Callable[[Any], int]:
 def followup_service() -> FollowupService:
     return FollowupService(
         store=FollowupStore(settings().table_name),
-        schedules=ScheduleClient(settings()),
+        schedules=schedule_client(),
         sender=LazySendPort(),
         accounts=lookup_account,
         contacts=load_contact,
@@ -129,7 +143,7 @@ def followup_service() -> FollowupService:
 def job_service(time_left: Callable[[], float] | None = None) -> JobService:
     return JobService(
         store=JobStore(settings().table_name),
-        schedules=ScheduleClient(settings()),
+        schedules=schedule_client(),
         sender=LazySendPort(),
         accounts=lookup_account,
         publish=_publisher(),
@@ -143,5 +157,6 @@ def sweeper(time_left: Callable[[], float] | None = None) -> Sweeper:
         accounts=lookup_account,
         closings=window_closings(),
         publish=_publisher(),
+        stuck=StuckReporter(StuckStore(settings().table_name), JobStore(settings().table_name).get),
         time_left=time_left,
     )

@@ -11,10 +11,10 @@ from windowkeeper.events import DetailType
 from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, WindowChange
 from windowkeeper.ingest.observations import ContactKey
 from windowkeeper.ingest.writer import ContactWriter
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_changes import ContactChange, consent_change, update_contact
 from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
-from windowkeeper.store.keys import to_ms
 
 from .conftest import AGENT, BOT, NOW, WINTER_SALE, ContactsStack, contact_path
 

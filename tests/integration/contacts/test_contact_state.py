@@ -7,10 +7,10 @@ from typing import Any
 
 from tests.support.accounts import GLOBEX_PAGE_ID, IG_ACCOUNT_ID, PAGE_ID, TENANT, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.contact_item import StoredOptIn
-from windowkeeper.store.followup_table import followup_sk
-from windowkeeper.store.keys import to_ms, violation_key
+from windowkeeper.store.keys import followup_sk, violation_key
 
 from .conftest import AGENT, BOT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 

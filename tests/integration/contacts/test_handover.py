@@ -13,8 +13,8 @@ from tests.support.events import LambdaContext, http_api_event
 from tests.support.seed import human_owner
 from windowkeeper.events import DetailType
 from windowkeeper.ingest import service
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.keys import to_ms
 from windowkeeper_tools.simulator import payloads
 
 from .conftest import (

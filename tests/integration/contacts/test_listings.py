@@ -15,10 +15,11 @@ from tests.support.accounts import (
 )
 from tests.support.seed import decision_entry
 from windowkeeper import aws as wk_aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.audit_table import append_audit
 from windowkeeper.store.conversation_log import message_item
-from windowkeeper.store.keys import ACCOUNT_SHARDS, contact_pk, shard_of, to_ms
+from windowkeeper.store.keys import ACCOUNT_SHARDS, contact_pk, shard_of
 
 from .conftest import ACCOUNTS, AGENT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 

@@ -34,13 +34,14 @@ from tests.support.meta import FakeMeta
 from tests.support.seed import contact_item, contact_record, put_contact, seed_accounts
 from windowkeeper import aws as wk_aws
 from windowkeeper.graph.settings import secrets_token_provider
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import Channel, TemplateCategory
 from windowkeeper.scheduling.notices import due_attributes, first_notice, notice_chain
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
+from windowkeeper.store.keys import STATE_SK, contact_pk
 from windowkeeper.wiring import scheduler as wiring
 from windowkeeper_tools.aws_resources import Resources
 

@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError
 from tests.integration.scheduler.conftest import AGENT, GLOBEX_AGENT, NOW, SchedulerStack
 from tests.support.accounts import PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
+from windowkeeper.store.keys import STATE_SK, contact_pk
 
 WA_CONTACT = "4915112345678"
 PSID = "6523948101234567"

@@ -9,10 +9,11 @@ from typing import Any
 
 from tests.integration.scheduler.conftest import GLOBEX_AGENT, NOW, SchedulerStack
 from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.contact_item import StoredOptIn
 from windowkeeper.store.job_table import JobStore
-from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.keys import contact_pk
 from windowkeeper.wiring import scheduler as wiring
 
 OPTED_IN = [StoredOptIn(purpose="marketing", opted_in_ms=to_ms(NOW - timedelta(days=30)))]

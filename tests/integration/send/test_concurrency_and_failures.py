@@ -29,6 +29,7 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
+from windowkeeper.instants import to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     AutomationKind,
@@ -41,7 +42,7 @@ from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import OUTBOUND_KEPT
-from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk, to_ms
+from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk
 
 PSID = "6789012345678901"
 WA_ID = "447700900123"

@@ -42,13 +42,13 @@ from windowkeeper.auth import AGENTS_GROUP, Principal
 from windowkeeper.errors import DomainError
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
+from windowkeeper.instants import to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, DecisionInput, Path, ReasonCode
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendOutcome, SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import StoredOptIn
-from windowkeeper.store.keys import to_ms
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

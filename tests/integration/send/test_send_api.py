@@ -21,8 +21,9 @@ from tests.support.accounts import (
 from tests.support.seed import human_owner
 from windowkeeper import aws as wk_aws
 from windowkeeper.events import DetailType
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
-from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, to_ms, violation_key
+from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, violation_key
 
 PSID = "6789012345678901"
 IGSID = "1789012345678902"

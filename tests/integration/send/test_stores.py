@@ -11,10 +11,11 @@ from tests.integration.send.conftest import NOW, SendStack
 from tests.support.accounts import PAGE_ID, TENANT
 from tests.support.seed import decision_entry, human_owner
 from windowkeeper import aws as wk_aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import AccountProfile, Channel, Path
 from windowkeeper.store.audit_table import AuditEntry, InvalidCursorError, append_audit, list_decisions
 from windowkeeper.store.contact_item import OUTBOUND_KEPT, StoredOutbound
-from windowkeeper.store.keys import STATE_SK, contact_pk, to_ms
+from windowkeeper.store.keys import STATE_SK, contact_pk
 from windowkeeper.store.send_claims import (
     AgentActivity,
     ContactMissingError,

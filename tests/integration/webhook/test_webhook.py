@@ -28,9 +28,10 @@ from tests.unit.ingest.meta_fixtures import (
 from windowkeeper.ingest import service
 from windowkeeper.ingest.quarantine import quarantine_key
 from windowkeeper.ingest.signature import sign
+from windowkeeper.instants import to_ms
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import contact_pk, due_bucket, to_ms
+from windowkeeper.store.keys import contact_pk, due_bucket
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)
 PK_B = contact_pk("messenger", PAGE_ID, PSID_B)

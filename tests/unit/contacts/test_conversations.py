@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from windowkeeper.instants import to_ms
 from windowkeeper.ownership import ConversationState, conversation_state, effective_owner
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -17,7 +18,7 @@ from windowkeeper.policy.model import (
     ReasonCode,
 )
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import contact_pk, to_ms
+from windowkeeper.store.keys import contact_pk
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 FOUR_HOURS = 4 * 3600

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.scheduling.notices import (
     NoticeKind,
@@ -17,7 +18,7 @@ from windowkeeper.scheduling.notices import (
     next_notice,
     notice_chain,
 )
-from windowkeeper.store.keys import DUE_SHARDS, to_ms
+from windowkeeper.store.keys import DUE_SHARDS
 
 WROTE_AT = datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
 LEAD = timedelta(hours=1)

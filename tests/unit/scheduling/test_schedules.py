@@ -6,12 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from windowkeeper.scheduling.schedule_client import (
-    ScheduleError,
-    at_expression,
-    parse_at_expression,
-    validate_one_time,
-)
+from windowkeeper.schedule_rules import ScheduleError, at_expression, parse_at_expression, validate_one_time
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

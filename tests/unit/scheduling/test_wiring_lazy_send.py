@@ -17,7 +17,7 @@ from windowkeeper.http import status_of
 from windowkeeper.policy.model import AutomationKind, Channel
 from windowkeeper.scheduling.job_service import JobService
 from windowkeeper.sending import service as sending_service
-from windowkeeper.store.job_table import JobRecord, ResultRecord
+from windowkeeper.store.job_records import JobRecord, ResultRecord
 from windowkeeper.wiring import scheduler as wiring
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
