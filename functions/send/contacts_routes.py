@@ -17,11 +17,9 @@ handlers ``send_app`` installs (``install_api_error_handlers``).
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,56 +29,21 @@ from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, json_body, json_response, request_principal
 from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_id
 from windowkeeper.instants import InstantError, parse_instant
+from windowkeeper.observability import metrics
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending.contacts_service import (
     ConsentRequest,
     ContactRef,
-    ContactsService,
     HandoverRequest,
-    ThreadControl,
 )
-from windowkeeper.store.account_table import AccountStore
+from windowkeeper.wiring import send as wiring
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream
-metrics = Metrics()  # powertools Metrics instances share one metric set: send_app's flushes it
 
 CONTACT = "/v1/contacts/<channel>/<account_id>/<contact_id>"
 DECISIONS_DEFAULT_LIMIT = 20
 MESSAGES_DEFAULT_LIMIT = 50
 CONVERSATIONS_DEFAULT_LIMIT = 50
-
-_service: ContactsService | None = None
-_graph: ThreadControl | None = None
-
-
-# --- wiring, once per container ------------------------------------------------------------------
-def _thread_control() -> ThreadControl:
-    global _graph  # noqa: PLW0603  (one Graph client per container, built on first handover)
-    if _graph is None:
-        from windowkeeper.graph.settings import client_from_env  # noqa: PLC0415  (httpx only when needed)
-
-        _graph = client_from_env()
-    return _graph
-
-
-def get_service() -> ContactsService:
-    global _service  # noqa: PLW0603  (one service per container, built on first use)
-    if _service is None:
-        table_name = os.environ["TABLE_NAME"]
-        _service = ContactsService(
-            table_name=table_name,
-            accounts=AccountStore(table_name),
-            thread_control=_thread_control,
-            metrics=metrics,
-        )
-    return _service
-
-
-def use_service(service: ContactsService | None) -> None:
-    """Replace the container's service (tests and the local stack inject a Graph client)."""
-    global _service  # noqa: PLW0603
-    _service = service
-
 
 # The edge's clock: read once per request, and passed down as ``now`` (tests pin it).
 utc_now: Clock = system_clock
@@ -148,7 +111,7 @@ def get_contact(channel: str, account_id: str, contact_id: str) -> Response[Any]
     at_raw = _query("at")
     now = utc_now()
     at = _instant(at_raw) if at_raw is not None else now
-    body = get_service().contact_view(principal, ref, at=at, now=now)
+    body = wiring.contacts_service().contact_view(principal, ref, at=at, now=now)
     _count("ContactViews")
     return json_response(200, body)
 
@@ -158,7 +121,7 @@ def post_handover(channel: str, account_id: str, contact_id: str) -> Response[An
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
     request = HandoverRequest.model_validate(json_body(router.current_event))
-    body = get_service().handover(principal, ref, request, utc_now())
+    body = wiring.contacts_service().handover(principal, ref, request, utc_now())
     _count("HandoversRecorded" if body["changed"] else "HandoversUnchanged")
     return json_response(200, body)
 
@@ -168,7 +131,7 @@ def post_consent(channel: str, account_id: str, contact_id: str) -> Response[Any
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
     request = ConsentRequest.model_validate(json_body(router.current_event))
-    body = get_service().record_consent(principal, ref, request, utc_now())
+    body = wiring.contacts_service().record_consent(principal, ref, request, utc_now())
     _count("ConsentChanges" if body["changed"] else "ConsentUnchanged")
     return json_response(200, body)
 
@@ -177,7 +140,7 @@ def post_consent(channel: str, account_id: str, contact_id: str) -> Response[Any
 def get_decisions(channel: str, account_id: str, contact_id: str) -> Response[Any]:
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
-    body = get_service().decisions(
+    body = wiring.contacts_service().decisions(
         principal, ref, limit=_limit(DECISIONS_DEFAULT_LIMIT), cursor=_query("cursor"), now=utc_now()
     )
     _count("DecisionHistoryViews")
@@ -188,7 +151,9 @@ def get_decisions(channel: str, account_id: str, contact_id: str) -> Response[An
 def get_messages(channel: str, account_id: str, contact_id: str) -> Response[Any]:
     principal = _principal()
     ref = _ref(channel, account_id, contact_id)
-    body = get_service().messages(principal, ref, limit=_limit(MESSAGES_DEFAULT_LIMIT), now=utc_now())
+    body = wiring.contacts_service().messages(
+        principal, ref, limit=_limit(MESSAGES_DEFAULT_LIMIT), now=utc_now()
+    )
     _count("MessageHistoryViews")
     return json_response(200, body)
 
@@ -197,7 +162,7 @@ def get_messages(channel: str, account_id: str, contact_id: str) -> Response[Any
 def get_conversations() -> Response[Any]:
     principal = _principal()
     channel_raw = _query("channel")
-    body = get_service().conversations(
+    body = wiring.contacts_service().conversations(
         principal,
         channel=_channel(channel_raw) if channel_raw is not None else None,
         account_id=_account_query(),
@@ -210,6 +175,6 @@ def get_conversations() -> Response[Any]:
 
 @router.get("/v1/accounts")
 def get_accounts() -> Response[Any]:
-    body = get_service().accounts_of(_principal())
+    body = wiring.contacts_service().accounts_of(_principal())
     _count("AccountListViews")
     return json_response(200, body)

@@ -1,9 +1,10 @@
 """The scheduler function's wiring: its services on the real adapters, once per container.
 
-The domain modules (``followups``, ``sweep``, ``jobs``) take their collaborators as arguments;
-this module builds the real ones from the environment: the table stores, the Scheduler client,
-the send core (``SendService`` with the Graph client, built only when a follow-up fires or a job
-runs, see ``LazySendPort``) and the engine's ``window_closings``.
+The services (``followup_service``, ``sweep_service``, ``job_service``) take their collaborators
+as arguments; this module builds the real ones from the environment (``SchedulerSettings``): the
+table stores, the Scheduler client, the send core (the send function's own, from
+``wiring.send``, built only when a follow-up fires or a job runs, see ``LazySendPort``) and the
+engine's ``window_closings``.
 Tests and the local stack swap the send core (e.g. a Graph client on an httpx ``MockTransport``)
 with ``use_send_service`` and the closings with ``use_window_closings``.
 """
@@ -51,6 +52,9 @@ def use_window_closings(closings: WindowClosingsFn | None) -> None:
 
 def reset() -> None:
     """Forget everything built from the environment (tests switch environments)."""
+    from windowkeeper.wiring import send as send_wiring  # noqa: PLC0415
+
+    send_wiring.reset()
     use_send_service(None)
     use_window_closings(None)
     settings.cache_clear()
@@ -94,16 +98,12 @@ def load_contact(channel: Channel, account_id: str, contact_id: str) -> ContactR
 
 
 def send_service() -> SendPort:
-    global _send_service  # noqa: PLW0603
-    if _send_service is None:
-        # Deferred: the send core pulls in the Graph client (httpx); only fire/job paths need it.
-        from windowkeeper.graph.settings import client_from_env  # noqa: PLC0415
-        from windowkeeper.sending.service import SendService  # noqa: PLC0415
+    """The send function's own send core (``wiring.send``), unless a test put another in."""
+    if _send_service is not None:
+        return _send_service
+    from windowkeeper.wiring import send as send_wiring  # noqa: PLC0415  (the Graph client: on first use)
 
-        _send_service = SendService(
-            table_name=settings().table_name, accounts=account_store(), graph=client_from_env()
-        )
-    return _send_service
+    return send_wiring.send_service()
 
 
 class LazySendPort:

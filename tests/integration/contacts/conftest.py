@@ -34,6 +34,7 @@ from windowkeeper.events import BusEvent
 from windowkeeper.policy.model import Channel, TemplateCategory, TemplateStatus
 from windowkeeper.sending.contacts_service import ContactsService
 from windowkeeper.store.account_table import AccountStore
+from windowkeeper.wiring import send as send_wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContactsS
     meta = FakeMeta(success=thread_control_done)
     published: list[BusEvent] = []
     graph = meta.graph_client(lambda _account: PAGE_TOKEN, max_attempts=2)
-    contacts_routes.use_service(
+    send_wiring.use_contacts_service(
         ContactsService(
             table_name=aws.table_name,
             accounts=AccountStore(aws.table_name),
@@ -83,5 +84,5 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContactsS
     try:
         yield ContactsStack(resources=aws, meta=meta, published=published, now=NOW, listed_when_silent=False)
     finally:
-        contacts_routes.use_service(None)
+        send_wiring.use_contacts_service(None)
         graph.close()

@@ -15,6 +15,7 @@ from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_changes import ContactChange, consent_change, update_contact
 from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
+from windowkeeper.wiring import send as send_wiring
 
 from .conftest import AGENT, BOT, NOW, WINTER_SALE, ContactsStack, contact_path
 
@@ -237,12 +238,11 @@ def test_consent_for_an_unknown_messenger_contact_is_still_404(stack: ContactsSt
 
 
 def test_a_failed_publish_answers_503_and_the_retry_publishes_the_same_event(stack: ContactsStack) -> None:
-    import contacts_routes
 
     from windowkeeper.events import BusEvent, PublishError
 
     seed_opted_in_customer(stack)
-    service = contacts_routes.get_service()
+    service = send_wiring.contacts_service()
     attempts: list[BusEvent] = []
 
     def flaky_publish(bus_events: list[BusEvent]) -> int:

@@ -30,10 +30,12 @@ from tests.support.events import agent_claims, automation_claims
 from tests.support.meta import FakeMeta
 from tests.support.seed import seed_accounts
 from tests.support.stacks import ANA, SendFunctionStack
+from windowkeeper import observability
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
+from windowkeeper.wiring import send as send_wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -61,18 +63,18 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendStack
     meta = FakeMeta()
     published: list[BusEvent] = []
     graph = meta.graph_client(secrets_token_provider, max_attempts=3)
-    send_app.use_service(
+    send_wiring.use_send_service(
         SendService(
             table_name=aws.table_name,
             accounts=AccountStore(aws.table_name),
             graph=graph,
             publish=recording_publish(published),
-            metrics=send_app.metrics,
+            metrics=observability.metrics,
         )
     )
     monkeypatch.setattr(send_app, "utc_now", lambda: NOW)
     try:
         yield SendStack(resources=aws, meta=meta, published=published, now=NOW)
     finally:
-        send_app.use_service(None)
+        send_wiring.use_send_service(None)
         graph.close()

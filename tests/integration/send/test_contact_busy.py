@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-import send_app
 from tests.integration.send.conftest import BOT, SendStack
 from tests.support.accounts import PAGE_ID
 from tests.support.bus import recording_publish
 from windowkeeper import aws as wk_aws
+from windowkeeper import observability
 from windowkeeper.events import BusEvent
 from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.policy import engine
@@ -28,6 +28,7 @@ from windowkeeper.policy.model import Channel, Decision, DecisionInput
 from windowkeeper.sending.service import CONTACT_BUSY_MESSAGE, MAX_CLAIM_ATTEMPTS, SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk
+from windowkeeper.wiring import send as send_wiring
 
 PSID = "6789012345678901"
 SHIPPED = {
@@ -65,14 +66,14 @@ def busy(stack: SendStack) -> Iterator[BusyContact]:
     contact = BusyContact(stack.table_name, contact_pk(Channel.MESSENGER, PAGE_ID, PSID))
     published: list[BusEvent] = []
     graph = stack.meta.graph_client(secrets_token_provider, max_attempts=3)
-    send_app.use_service(
+    send_wiring.use_send_service(
         SendService(
             table_name=stack.table_name,
             accounts=AccountStore(stack.table_name),
             graph=graph,
             publish=recording_publish(published),
             decide=contact.decide,
-            metrics=send_app.metrics,
+            metrics=observability.metrics,
         )
     )
     stack.published = published

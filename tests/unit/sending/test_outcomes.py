@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from send_app import outcome_body
 from tests.support.accounts import template
 from windowkeeper.graph.results import NO_EFFECTS, ContactEffects, DeliveryResult, GraphError
 from windowkeeper.policy.model import (
@@ -18,6 +17,7 @@ from windowkeeper.policy.model import (
     ReasonCode,
     RuleRef,
 )
+from windowkeeper.sending.idempotent import outcome_body
 from windowkeeper.sending.service import (
     SendOutcome,
     _amend,
