@@ -125,6 +125,11 @@ class _Builder:
     ) -> Observation:
         key = ContactKey(account.channel, account.account_id, contact_id)
         self.out.accounts[(account.channel, account.account_id)] = account
+        if account.channel is Channel.WHATSAPP and fields.get("country_code") is None:
+            # A wa_id is the phone number, so every fact about the contact tells its country: the
+            # stored identity must not depend on which kind of event happens to be written first
+            # (a consent-only write landing before a status-only POST that needs no write).
+            fields["country_code"] = country_calling_code(contact_id)
         if fields.get("opens_window"):
             # Which kinds open a window is the engine's rule data (per channel, dated).
             fields["opens_window"] = _opens(account.channel, fields["action"], at_ms)
