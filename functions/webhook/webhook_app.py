@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib.util
-import os
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,9 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, error_response, install_error_handlers
 from windowkeeper.ingest import service
+from windowkeeper.observability import logger, metrics, traced
 
-logger = Logger()
-metrics = Metrics()
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
@@ -84,31 +79,6 @@ def _time_left() -> float:
     """Seconds this invocation has left before the function's timeout (the body's work is bounded by it)."""
     remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
     return float("inf") if remaining is None else float(remaining()) / 1000  # no context: a direct call
-
-
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-
-
-def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    """On only when the template says so: it sets ``POWERTOOLS_TRACE_DISABLED`` to ``"false"``
-    when ``EnableTracing`` is true. Unset (tests, local runs) counts as off."""
-    env = os.environ if environ is None else environ
-    return env.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() in {"false", "0"}
-
-
-def traced(function: Handler, environ: Mapping[str, str] | None = None) -> Handler:
-    """``function`` wrapped by a powertools Tracer when tracing is on, else ``function`` itself."""
-    if not tracing_enabled(environ):
-        return function
-    if importlib.util.find_spec("aws_xray_sdk") is None:
-        # Lambda's Active tracing still records the invocation; subsegments need the SDK in the layer.
-        logger.warning("tracing is enabled but aws-xray-sdk is not installed: no subsegments")
-        return function
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415  (loads aws-xray-sdk: only when tracing)
-
-    tracer = Tracer()
-    wrapped: Handler = tracer.capture_lambda_handler(function)
-    return wrapped
 
 
 def _resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

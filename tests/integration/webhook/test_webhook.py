@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-import webhook_app
 from tests.integration.webhook.conftest import NOW, WebhookStack, http_event
 from tests.unit.ingest.meta_fixtures import (
     BASE_MS,
@@ -25,6 +24,7 @@ from tests.unit.ingest.meta_fixtures import (
     raw,
     unescaped_utf8,
 )
+from windowkeeper import observability
 from windowkeeper.ingest import service
 from windowkeeper.ingest.quarantine import quarantine_key
 from windowkeeper.ingest.signature import sign
@@ -531,7 +531,7 @@ def test_no_message_text_or_phone_number_in_the_logs(stack: WebhookStack) -> Non
             records.append(record)
 
     keeper = Keep()
-    service_logger = logging.getLogger(webhook_app.logger.name)  # the ingest loggers are its children
+    service_logger = logging.getLogger(observability.logger.name)  # the ingest loggers are its children
     service_logger.addHandler(keeper)
     try:
         stack.post(raw("whatsapp_text_with_bsuid.json"))

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import webhook_app
 from tests.unit.infra.conftest import REPO_ROOT
+from windowkeeper import observability
 
 PROBE = (
     "import sys, webhook_app; "
@@ -53,5 +53,5 @@ def test_enabled_tracing_wraps_the_handler_in_a_tracer() -> None:
     ("value", "enabled"), [("false", True), ("0", True), ("False ", True), ("true", False), ("1", False)]
 )
 def test_tracing_enabled_reads_the_powertools_switch(value: str, enabled: bool) -> None:
-    assert webhook_app.tracing_enabled({"POWERTOOLS_TRACE_DISABLED": value}) is enabled
-    assert webhook_app.tracing_enabled({}) is False
+    assert observability.tracing_enabled({"POWERTOOLS_TRACE_DISABLED": value}) is enabled
+    assert observability.tracing_enabled({}) is False
