@@ -199,7 +199,7 @@ def decide(inp: DecisionInput, at: datetime) -> Decision:
     valid_until = min((b for b in boundaries if b > at), default=None)
 
     if chosen is not None:
-        note = chosen.note
+        note = str(chosen.note)
         if chosen.path is Path.FREE_FORM and inp.request.tag:
             note += f" (sent untagged: {inp.request.tag} is not needed inside the window)"
         return Decision(
@@ -219,9 +219,9 @@ def decide(inp: DecisionInput, at: datetime) -> Decision:
     reasons: list[ReasonCode] = []
     for result in ordered:
         reasons.extend(r for r in result.reasons if r not in reasons)
-    clauses = [r.note for r in ordered]
+    clauses = [str(r.note) for r in ordered]
     mentioned = {r.path for r in ordered}
-    clauses += [o.note for o in options if o.allowed and o.path not in mentioned]
+    clauses += [str(o.note) for o in options if o.allowed and o.path not in mentioned]
     return Decision(
         allowed=False,
         path=None,

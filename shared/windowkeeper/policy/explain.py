@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 
 def iso(instant: datetime) -> str:
@@ -44,3 +46,25 @@ def sentence(clauses: list[str]) -> str:
     if not text:
         return ""
     return text[0].upper() + text[1:] + "."
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A clause naming an instant, formatted only when read (``check()`` never reads it).
+
+    ``str(Clause("open ", "until", closes_at, at))`` is ``"open " + until(closes_at, at)``.
+    """
+
+    head: str
+    relation: Literal["until", "since"]
+    instant: datetime
+    at: datetime
+    tail: str = ""
+
+    def __str__(self) -> str:
+        when = until if self.relation == "until" else since
+        return f"{self.head}{when(self.instant, self.at)}{self.tail}"
+
+
+Note = str | Clause
+"""A path's clause of the explanation: plain text, or a ``Clause`` formatted on demand."""

@@ -54,9 +54,12 @@ def respecting_handover(evaluate: Callable[[Ask], PathResult]) -> Callable[[Ask]
             return replace(result, boundaries=result.boundaries | boundaries) if boundaries else result
         owner = ask.contact.human_owner
         who = f"a person ({owner.agent_id})" if owner is not None and owner.agent_id else "a person"
-        note = (
-            f"{who} owns this conversation, so automation stays quiet {explain.until(returns_at, ask.at)}, "
-            "when it returns to the bot unless the agent is active again, or until an agent hands it back"
+        note = explain.Clause(
+            f"{who} owns this conversation, so automation stays quiet ",
+            "until",
+            returns_at,
+            ask.at,
+            ", when it returns to the bot unless the agent is active again, or until an agent hands it back",
         )
         if result.allowed:
             still_open = result.closes_at is None or returns_at < result.closes_at

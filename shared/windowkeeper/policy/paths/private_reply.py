@@ -35,12 +35,12 @@ def private_reply(ask: Ask) -> PathResult:
             path,
             rule,
             ReasonCode.WINDOW_CLOSED,
-            f"the private reply closed {explain.since(closes_at, ask.at)}",
+            explain.Clause("the private reply closed ", "since", closes_at, ask.at),
         )
     return allow(
         path,
         rule,
-        f"one private reply to the comment is open {explain.until(closes_at, ask.at)}",
+        explain.Clause("one private reply to the comment is open ", "until", closes_at, ask.at),
         {"recipient": {"comment_id": comment.comment_id}},
         closes_at=closes_at,
         needs="a single message answering the comment",

@@ -99,7 +99,7 @@ def tagged(ask: Ask, path: Path) -> PathResult:
                 path,
                 rule,
                 ReasonCode.WINDOW_CLOSED,
-                f"{tag} closed {explain.since(closes_at, ask.at)}",
+                explain.Clause(f"{tag} closed ", "since", closes_at, ask.at),
                 needs="a message from the customer",
             )
     if params.permission and not ask.account.has(params.permission):
@@ -111,13 +111,18 @@ def tagged(ask: Ask, path: Path) -> PathResult:
             needs=f"the {params.permission} permission",
             closes_at=closes_at,
         )
-    open_clause = f"{tag} is open {explain.until(closes_at, ask.at)}" if closes_at else f"{tag} can be used"
+
+    def open_clause(tail: str) -> explain.Note:
+        if closes_at:
+            return explain.Clause(f"{tag} is open ", "until", closes_at, ask.at, tail)
+        return f"{tag} can be used{tail}"
+
     if params.human_only and not ask.sender.is_human:
         return refuse(
             path,
             rule,
             ReasonCode.HUMAN_ONLY,
-            f"{open_clause} if a person sends it",
+            open_clause(" if a person sends it"),
             needs="a person must send it",
             closes_at=closes_at,
         )
@@ -157,7 +162,7 @@ def tagged(ask: Ask, path: Path) -> PathResult:
     return allow(
         path,
         rule,
-        open_clause + who,
+        open_clause(who),
         {"messaging_type": "MESSAGE_TAG", "tag": tag},
         closes_at=closes_at or rule_end(rule),
         needs=needs,

@@ -80,7 +80,9 @@ def template(ask: Ask, path: Path) -> PathResult:
             path,
             rule,
             ReasonCode.BACKOFF,
-            f"Meta asked to pause marketing to this contact {explain.until(ask.facts.backoff_until, ask.at)}",
+            explain.Clause(
+                "Meta asked to pause marketing to this contact ", "until", ask.facts.backoff_until, ask.at
+            ),
             opens_at=ask.facts.backoff_until,
         )
     if ask.content is not None and ask.content.kind is ContentKind.TEMPLATE and template is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from windowkeeper.policy.explain import Note
 from windowkeeper.policy.model import Option, Path, ReasonCode
 from windowkeeper.policy.rules import Rule, day_start
 
@@ -16,7 +17,7 @@ class PathResult:
     path: Path
     allowed: bool
     rule: Rule[Any] | None
-    note: str  # a clause of the explanation sentence
+    note: Note  # a clause of the explanation sentence, formatted when read (str(note))
     reasons: tuple[ReasonCode, ...] = ()
     send_fields: Mapping[str, Any] = field(default_factory=dict)
     opens_at: datetime | None = None
@@ -47,7 +48,7 @@ def refuse(
     path: Path,
     rule: Rule[Any] | None,
     reason: ReasonCode,
-    note: str,
+    note: Note,
     *,
     needs: str = "",
     opens_at: datetime | None = None,
@@ -73,7 +74,7 @@ def refuse(
 def allow(
     path: Path,
     rule: Rule[Any] | None,
-    note: str,
+    note: Note,
     send_fields: Mapping[str, Any],
     *,
     closes_at: datetime | None = None,

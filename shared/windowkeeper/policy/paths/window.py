@@ -57,7 +57,7 @@ def free_form(ask: Ask) -> PathResult:
             path,
             rule,
             ReasonCode.WINDOW_CLOSED,
-            f"free-form replies closed {explain.since(window.closes_at, ask.at)}{needs_template}",
+            explain.Clause("free-form replies closed ", "since", window.closes_at, ask.at, needs_template),
             extra=extra,
             needs="a message from the customer",
         )
@@ -75,7 +75,7 @@ def free_form(ask: Ask) -> PathResult:
     return allow(
         path,
         rule,
-        f"free-form messages are open {explain.until(window.closes_at, ask.at)}",
+        explain.Clause("free-form messages are open ", "until", window.closes_at, ask.at),
         free_form_fields(ask),
         closes_at=window.closes_at,
     )
