@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -30,14 +29,13 @@ from windowkeeper.http import (
     request_principal,
 )
 from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_generated_id, checked_id
+from windowkeeper.observability import logger, metrics
 from windowkeeper.policy.model import Channel
 from windowkeeper.scheduling import followup_service, job_service
 from windowkeeper.scheduling.followup_service import PREVIEW_NOTE, FollowupIn
 from windowkeeper.scheduling.job_service import ReengagementIn
 from windowkeeper.wiring import scheduler as wiring
 
-logger = Logger()
-metrics = Metrics()
 app = APIGatewayHttpResolver()
 install_api_error_handlers(app, logger, metrics, internal_message="Something went wrong on our side.")
 

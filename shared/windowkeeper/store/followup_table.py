@@ -27,8 +27,7 @@ from pydantic import BaseModel
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.followup_records import (  # noqa: F401  (re-exported for the adapter's callers)
-    FINAL_STATUSES,
+from windowkeeper.store.followup_records import (
     FollowupExists,
     FollowupRecord,
     FollowupStatus,

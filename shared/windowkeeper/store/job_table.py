@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.job_records import Attempt, JobRecord, JobStatus, ResultRecord, ResultStatus  # noqa: F401  (re-exported for the adapter's callers)
+from windowkeeper.store.job_records import JobRecord, ResultRecord
 from windowkeeper.store.keys import (
     ACCOUNT_INDEX,
     JOB_SK,

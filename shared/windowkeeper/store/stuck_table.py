@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from windowkeeper import aws
 from windowkeeper.instants import from_ms
 from windowkeeper.store.keys import due_bucket
-from windowkeeper.store.stuck_records import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT, STUCK_AFTER  # noqa: F401
+from windowkeeper.store.stuck_records import STUCK_AFTER
 
 CHECK_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind")
 STUCK_STATUS = "stuck"

@@ -16,6 +16,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from pydantic import Field
+
 from windowkeeper import bus
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
@@ -24,10 +26,10 @@ from windowkeeper.ports.scheduling import SendOutcomeLike, SendPort, WindowClosi
 from windowkeeper.schedules import ScheduleClient
 from windowkeeper.scheduling.followup_service import FollowupService
 from windowkeeper.scheduling.job_service import JobService
-from windowkeeper.scheduling.settings import SchedulerSettings
 from windowkeeper.scheduling.stuck_service import StuckReporter
 from windowkeeper.scheduling.sweep_service import Sweeper
 from windowkeeper.sending.api_models import SendRequest
+from windowkeeper.settings import EnvSettings
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.contact_table import ContactTable
@@ -35,6 +37,17 @@ from windowkeeper.store.followup_table import FollowupStore
 from windowkeeper.store.job_table import JobStore
 from windowkeeper.store.stuck_table import StuckStore
 from windowkeeper.store.sweep_table import SweepStore
+
+
+class SchedulerSettings(EnvSettings):
+    """The environment the template gives the scheduler function."""
+
+    table_name: str = Field(min_length=1)
+    schedule_group_name: str = Field(min_length=1)
+    scheduler_target_arn: str = Field(min_length=1)  # this function: Scheduler invokes it with the Input
+    scheduler_role_arn: str = Field(min_length=1)  # the role Scheduler assumes to invoke it
+    scheduler_dlq_arn: str = Field(min_length=1)  # SQS queue for invocations Scheduler gave up on
+
 
 _send_service: SendPort | None = None
 _window_closings: WindowClosingsFn | None = None
@@ -78,9 +91,9 @@ def schedule_client() -> ScheduleClient:
     config = settings()
     return ScheduleClient(
         group_name=config.schedule_group_name,
-        target_arn=config.target_arn,
-        role_arn=config.role_arn,
-        dead_letter_arn=config.dead_letter_arn,
+        target_arn=config.scheduler_target_arn,
+        role_arn=config.scheduler_role_arn,
+        dead_letter_arn=config.scheduler_dlq_arn,
     )
 
 
