@@ -103,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
                 response = httpx.get(url, params={"after": cursor}, timeout=10)
             except httpx.HTTPError as error:
                 print(f"windowkeeper events: the stack at {url} did not answer: {error}", file=sys.stderr)
-                return 1
+                if not args.follow:
+                    return 1
+                time.sleep(args.interval)  # a follower keeps following a busy or restarting stack
+                continue
             if response.status_code != 200:
                 print(f"windowkeeper events: {response.status_code} {response.text}", file=sys.stderr)
                 return 1
