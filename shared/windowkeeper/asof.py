@@ -25,10 +25,11 @@ from windowkeeper.events import DetailType
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import ConsentScope, Path
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.history_table import HistoryEntry, read_history
+from windowkeeper.store.history_records import HistoryEntry
 
 if TYPE_CHECKING:
     from windowkeeper.ingest.observations import ContactKey, Observation
+    from windowkeeper.ports.sending import ContactHistory
 
 # The longest span any rule looks back over from the instant it decides at (HUMAN_AGENT, comment
 # private replies, the click-to-ad window: 7 days). tests/unit/test_asof.py checks the rule table.
@@ -240,7 +241,7 @@ def _observation(key: ContactKey, tenant_id: str, entry: HistoryEntry) -> Observ
 
 
 def contact_as_of(
-    table_name: str, record: ContactRecord, *, at: datetime, now: datetime, retention_days: int
+    history: ContactHistory, record: ContactRecord, *, at: datetime, now: datetime, retention_days: int
 ) -> ContactRecord:
     """The stored contact as it stood at ``at``: the item itself for ``at`` at or after ``now``
     (the engine then treats later stamps as not yet known), the journal's fold for an earlier one.
@@ -248,4 +249,4 @@ def contact_as_of(
     if at >= now:
         return record
     require_answerable(at, now, retention_days)
-    return record_as_of(record, read_history(table_name, record.pk, until_ms=to_ms(at)), at)
+    return record_as_of(record, history.read(record.pk, until_ms=to_ms(at)), at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +13,13 @@ from windowkeeper import bus
 from windowkeeper.events import BusEvent
 
 
-def recording_publish(into: list[BusEvent]) -> Callable[[list[BusEvent]], int]:
+def recording_publish(into: list[BusEvent]) -> Callable[[Sequence[BusEvent]], int]:
     """A ``publish`` that records each event, then makes the real call against moto's bus.
 
     Each event's detail is checked against its schema in docs/events first.
     """
 
-    def publish(bus_events: list[BusEvent]) -> int:
+    def publish(bus_events: Sequence[BusEvent]) -> int:
         for event in bus_events:
             assert_conforms(event.detail_type, json.loads(event.entry("-")["Detail"]))
         into.extend(bus_events)

@@ -11,9 +11,10 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.account_table import AccountStore
-from windowkeeper.store.audit_table import AuditEntry
+from windowkeeper.store.audit_records import AuditEntry
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.history_table import HistoryEntry, history_item, put_history_item
+from windowkeeper.store.history_records import HistoryEntry, history_item
+from windowkeeper.store.history_table import put_history_item
 from windowkeeper.store.keys import STATE_SK, account_shard_key, contact_pk
 
 

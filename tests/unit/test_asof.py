@@ -17,7 +17,7 @@ from windowkeeper.instants import to_ms
 from windowkeeper.policy import rules
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.history_table import HistoryEntry, history_item
+from windowkeeper.store.history_records import HistoryEntry, history_item
 from windowkeeper.store.keys import contact_pk
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

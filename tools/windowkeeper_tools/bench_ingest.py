@@ -57,8 +57,8 @@ from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.conversation_log import message_item
 from windowkeeper.store.keys import STATE_SK
+from windowkeeper.store.message_records import message_item
 from windowkeeper_tools.simulator import payloads
 
 APP_SECRET = "bench-app-secret-0123456789abcdef"  # a made-up secret for signing

@@ -16,7 +16,7 @@ from typing import Any
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.observations import Observation
 from windowkeeper.instants import from_ms
-from windowkeeper.store.audit_table import AuditEntry, consent_ledger_item
+from windowkeeper.store.audit_records import AuditEntry, consent_ledger_item
 
 META_SOURCES = frozenset({"error_131050"})  # Meta's own verdicts, not the customer's words
 

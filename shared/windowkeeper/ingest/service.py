@@ -47,9 +47,9 @@ from windowkeeper.instants import from_ms
 from windowkeeper.ownership import effective_owner
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.conversation_log import message_item
-from windowkeeper.store.history_table import history_item
+from windowkeeper.store.history_records import history_item
 from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX
+from windowkeeper.store.message_records import message_item
 
 logger = Logger(child=True)
 

@@ -3,14 +3,13 @@
 Shared by the send gate (``SendService``) and the contacts API (``ContactsService``) so both answer
 alike: an unknown account is 404 ``unknown_account``; an account of another tenant is 403
 ``forbidden_tenant``, logged, counted (``TenantViolations``) and recorded under the *caller's*
-tenant as one counter per caller, account and day (``windowkeeper.store.violation_table``): never in
+tenant as one counter per caller, account and day (``ports.sending.TenantViolations``): never in
 the other tenant's space, so no request can create records there; an unknown contact is 404
 ``unknown_contact``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,11 +21,10 @@ from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.account_table import AccountStore
-from windowkeeper.store.contact_changes import read_contact_item
+from windowkeeper.ports.accounts import AccountDirectory
+from windowkeeper.ports.contacts import ContactReader
+from windowkeeper.ports.sending import TenantViolations
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import contact_pk
-from windowkeeper.store.violation_table import record_tenant_violation
 
 logger = Logger(child=True)
 
@@ -52,9 +50,9 @@ def audit_actor(principal: Principal, account: AccountConfig, contact_id: str) -
 class ContactAccess:
     """Loads accounts and contacts for a principal, refusing (and auditing) other tenants'."""
 
-    table_name: str
-    accounts: AccountStore
-    new_id: Callable[[], str]
+    accounts: AccountDirectory
+    contacts: ContactReader
+    violations: TenantViolations
     metrics: Metrics | None = None
 
     def account_for(
@@ -83,10 +81,9 @@ class ContactAccess:
         self, account: AccountConfig, contact_id: str, *, unknown_message: str = UNKNOWN_CONTACT_MESSAGE
     ) -> ContactRecord:
         """The stored contact (read strongly consistent) of an account already checked."""
-        item = read_contact_item(self.table_name, contact_pk(account.channel, account.account_id, contact_id))
-        if item is None:
+        record = self.contacts.get(account.channel, account.account_id, contact_id)
+        if record is None:
             raise errors.NotFound("unknown_contact", unknown_message)
-        record = ContactRecord.from_item(item)
         if record.tenant_id != account.tenant_id:  # defensive: never show another tenant's item
             raise errors.Forbidden("forbidden_tenant", "This contact belongs to another tenant.")
         return record
@@ -110,8 +107,7 @@ class ContactAccess:
         # Counted under the caller's own tenant, one item per caller, account and day: a refused
         # request must not create records in the other tenant's space (windowkeeper.store.violation_table).
         actor = audit_actor(principal, account, contact_id or "")
-        record = record_tenant_violation(
-            self.table_name,
+        audit_id = self.violations.record(
             caller_tenant_id=principal.tenant_id,
             caller_subject=principal.subject,
             caller_kind=actor["principal_kind"],
@@ -121,7 +117,6 @@ class ContactAccess:
             contact_id=contact_id,
             now=now,
         )
-        audit_id = f"{record['pk']}/{record['sk']}"
         logger.warning(
             "cross-tenant attempt refused",
             extra={

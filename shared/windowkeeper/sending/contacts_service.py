@@ -25,10 +25,9 @@ from typing import Any, Literal, Protocol, Self
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from windowkeeper import aws, bus, errors
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import consent_entry, contact_as_of
 from windowkeeper.auth import Principal
@@ -48,18 +47,18 @@ from windowkeeper.policy.model import (
     SenderKind,
     WindowClosings,
 )
+from windowkeeper.ports.accounts import AccountDirectory
+from windowkeeper.ports.bus import EventPublisher
+from windowkeeper.ports.sending import SendStores
 from windowkeeper.sending.access import UNKNOWN_CONTACT_MESSAGE, ContactAccess, audit_actor
-from windowkeeper.store.account_table import AccountStore
-from windowkeeper.store.audit_table import (
+from windowkeeper.store.audit_records import (
     AUDIT_LIST_MAX,
     AuditEntry,
     InvalidCursorError,
-    append_audit,
     expires_at,
-    list_decisions,
     text_hash,
 )
-from windowkeeper.store.contact_changes import (
+from windowkeeper.store.contact_change_records import (
     ContactChange,
     ContactConflictError,
     ContactNotFoundError,
@@ -68,20 +67,9 @@ from windowkeeper.store.contact_changes import (
     activity_change,
     bot_owner_change,
     consent_change,
-    create_contact_if_absent,
     human_owner_change,
-    update_contact,
 )
-from windowkeeper.store.contact_item import ContactRecord, plain
-from windowkeeper.store.conversation_log import list_messages
-from windowkeeper.store.history_table import history_item, put_history_item
-from windowkeeper.store.keys import (
-    ACCOUNT_INDEX,
-    FOLLOWUP_SK_PREFIX,
-    account_shard_key,
-    account_shard_keys,
-    contact_pk,
-)
+from windowkeeper.store.contact_item import ContactRecord
 
 logger = Logger(child=True)
 
@@ -173,10 +161,10 @@ def stable_event_id(*parts: object) -> str:
 
 @dataclass
 class ContactsService:
-    table_name: str
-    accounts: AccountStore
+    stores: SendStores
+    accounts: AccountDirectory
     thread_control: Callable[[], ThreadControl]  # built on first use: most requests never need it
-    publish: Callable[[list[BusEvent]], int] = bus.publish
+    publish: EventPublisher
     evaluate_paths: EvaluatePaths = engine.evaluate_paths
     window_closings: WindowClosingsFn = engine.window_closings
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
@@ -186,7 +174,7 @@ class ContactsService:
     # --- loading ---------------------------------------------------------------------------------
     @property
     def _access(self) -> ContactAccess:
-        return ContactAccess(self.table_name, self.accounts, self.new_id, self.metrics)
+        return ContactAccess(self.accounts, self.stores.contacts, self.stores.violations, self.metrics)
 
     def account_for(
         self,
@@ -212,7 +200,7 @@ class ContactsService:
         recorded, such as a refused cross-tenant attempt."""
         account, stored = self.load(principal, ref, now)
         record = contact_as_of(
-            self.table_name, stored, at=at, now=now, retention_days=account.audit_retention_days
+            self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
         )
         profile = account.profile()
         state = record.to_state()
@@ -276,37 +264,26 @@ class ContactsService:
         return {name: _iso(getattr(closings, name)) for name in WindowClosings.model_fields}
 
     def _pending_followups(self, record: ContactRecord) -> list[dict[str, Any]]:
-        """Scheduled follow-ups under the contact (``FUP#<due_ms>#<id>``), soonest first."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "FilterExpression": "#status = :scheduled",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":pk": record.pk,
-                ":prefix": FOLLOWUP_SK_PREFIX,
-                ":scheduled": "scheduled",
-            },
-        }
-        pending: list[dict[str, Any]] = []
-        table = aws.table(self.table_name)
-        while True:
-            page = table.query(**kwargs)
-            for item in page["Items"]:
-                followup = plain(item)
-                _, due_ms, followup_id = str(followup["sk"]).split("#", 2)
-                pending.append(
-                    {
-                        "followup_id": followup.get("followup_id", followup_id),
-                        "send_at": _iso(from_ms(int(due_ms))),
-                        "purpose": followup.get("purpose"),
-                        "tag": followup.get("tag"),
-                        "has_fallback": followup.get("fallback_content") is not None,
-                        "cancel_if_customer_replied": followup.get("cancel_if_customer_replied", True),
-                    }
-                )
-            if "LastEvaluatedKey" not in page:
-                return pending
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """The contact's scheduled follow-ups, soonest first."""
+        scheduled = [
+            f
+            for f in self.stores.followups.list_for_contact(
+                record.channel, record.account_id, record.contact_id
+            )
+            if f.status == "scheduled"
+        ]
+        scheduled.sort(key=lambda f: (f.send_at_ms, f.followup_id))
+        return [
+            {
+                "followup_id": f.followup_id,
+                "send_at": _iso(from_ms(f.send_at_ms)),
+                "purpose": f.purpose,
+                "tag": f.tag,
+                "has_fallback": f.fallback_content is not None,
+                "cancel_if_customer_replied": f.cancel_if_customer_replied,
+            }
+            for f in scheduled
+        ]
 
     # --- POST .../handover -----------------------------------------------------------------------
     def handover(
@@ -384,7 +361,7 @@ class ContactsService:
                 )
 
         update = self._update(
-            record.pk,
+            record,
             plan,
             errors.Conflict(
                 "handover_conflict", "The conversation changed hands while this request ran; try again."
@@ -473,21 +450,12 @@ class ContactsService:
         )
         if account.channel is Channel.WHATSAPP and WHATSAPP_NUMBER.fullmatch(ref.contact_id):
             # A number that has never written can still have given (or withdrawn) consent elsewhere.
-            create_contact_if_absent(
-                self.table_name,
-                {
-                    "pk": contact_pk(account.channel, account.account_id, ref.contact_id),
-                    "tenant_id": account.tenant_id,
-                    "channel": account.channel.value,
-                    "account_id": account.account_id,
-                    "contact_id": ref.contact_id,
-                    "account_shard": account_shard_key(account.channel, account.account_id, ref.contact_id),
-                    **(
-                        {"recipient_country_code": code}
-                        if (code := country_calling_code(ref.contact_id))
-                        else {}
-                    ),
-                },
+            self.stores.changes.create_if_absent(
+                account.channel,
+                account.account_id,
+                ref.contact_id,
+                tenant_id=account.tenant_id,
+                recipient_country_code=country_calling_code(ref.contact_id),
             )
         record = self._access.contact(account, ref.contact_id)
         opt_out = request.action == "opt_out"
@@ -498,7 +466,7 @@ class ContactsService:
             )
 
         update = self._update(
-            record.pk,
+            record,
             plan,
             errors.Conflict("consent_conflict", "The contact changed while this request ran; try again."),
         )
@@ -522,7 +490,7 @@ class ContactsService:
             source="agent" if sender.is_human else "api",
             expires_at=expires_at(now, account.audit_retention_days),
         )
-        append_audit(self.table_name, record.pk, now, entry)
+        self.stores.audit.append(record.pk, now, entry)
         journal = consent_entry(
             audit_id,
             now,
@@ -530,9 +498,7 @@ class ContactsService:
             opt_out=[request.scope] if opt_out else [],
             opt_in=[] if opt_out else [request.scope],
         )
-        put_history_item(
-            self.table_name, history_item(record.pk, journal, retention_days=account.audit_retention_days)
-        )
+        self.stores.history.put(record.pk, journal, retention_days=account.audit_retention_days)
         event = BusEvent(
             detail_type=DetailType.CONSENT_CHANGED,
             event_id=stable_event_id(record.pk, "consent", request.scope.value, request.action, to_ms(now)),
@@ -577,7 +543,7 @@ class ContactsService:
             )
         _, record = self.load(principal, ref, now)
         try:
-            entries, next_cursor = list_decisions(self.table_name, record.pk, limit, cursor, now=now)
+            entries, next_cursor = self.stores.audit.list(record.pk, limit, cursor, now=now)
         except InvalidCursorError as error:
             raise errors.InvalidInput(
                 "invalid_cursor", "The cursor is not one this listing handed out."
@@ -603,8 +569,8 @@ class ContactsService:
                 f"The request is not valid: limit: between 1 and {MESSAGES_LIMIT_MAX}.",
             )
         account, _ = self.load(principal, ref, now)
-        logged = list_messages(
-            self.table_name, account.channel, account.account_id, ref.contact_id, now=now, limit=limit
+        logged = self.stores.conversation_log.list(
+            account.channel, account.account_id, ref.contact_id, now=now, limit=limit
         )
         return {
             "status": "ok",
@@ -654,21 +620,9 @@ class ContactsService:
         }
 
     def _recent_contacts(self, account: AccountConfig, limit: int) -> list[ContactRecord]:
-        table = aws.table(self.table_name)
-        found: list[ContactRecord] = []
-        for shard in account_shard_keys(account.channel, account.account_id):
-            page = table.query(
-                IndexName=ACCOUNT_INDEX,
-                KeyConditionExpression="account_shard = :shard",
-                ExpressionAttributeValues={":shard": shard},
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-            for item in page["Items"]:
-                record = ContactRecord.from_item(item)
-                if record.tenant_id == account.tenant_id:  # defensive: the index holds every tenant
-                    found.append(record)
-        return found
+        return self.stores.contacts.recent(
+            account.channel, account.account_id, tenant_id=account.tenant_id, limit=limit
+        )
 
     def _row(self, account: AccountConfig, record: ContactRecord, now: datetime) -> dict[str, Any]:
         profile = account.profile()
@@ -721,10 +675,10 @@ class ContactsService:
         }
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _update(self, pk: str, plan: Plan, on_conflict: errors.DomainError) -> ContactUpdate:
+    def _update(self, record: ContactRecord, plan: Plan, on_conflict: errors.DomainError) -> ContactUpdate:
         """``update_contact`` with its failures answered: 404 if the contact went, else ``on_conflict``."""
         try:
-            return update_contact(self.table_name, pk, plan)
+            return self.stores.changes.update(record, plan)
         except ContactNotFoundError as error:
             raise errors.NotFound("unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
         except ContactConflictError as error:
@@ -734,7 +688,7 @@ class ContactsService:
         """Publish after the write; a failure answers 503 so the client retries (same event id)."""
         try:
             self.publish([event])
-        except (PublishError, ClientError) as error:
+        except PublishError as error:
             logger.exception("publishing failed", extra={"event_id": event.event_id})
             raise errors.Unavailable(
                 "event_publish_failed",

@@ -44,7 +44,7 @@ from typing import Any, Literal, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from windowkeeper import bus, errors
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
@@ -60,23 +60,20 @@ from windowkeeper.policy.model import (
     DecisionInput,
 )
 from windowkeeper.policy.rules import marketing_backoff_until
+from windowkeeper.ports.accounts import AccountDirectory
+from windowkeeper.ports.bus import EventPublisher
+from windowkeeper.ports.sending import SendStores
 from windowkeeper.sending.access import ContactAccess, audit_actor
 from windowkeeper.sending.api_models import SendRequest
-from windowkeeper.store.account_table import AccountStore
-from windowkeeper.store.audit_table import AuditEntry, append_audit, expires_at, text_hash
-from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.history_table import history_item, put_history_item
-from windowkeeper.store.keys import contact_pk
-from windowkeeper.store.send_claims import (
+from windowkeeper.store.audit_records import AuditEntry, expires_at, text_hash
+from windowkeeper.store.claim_records import (
     AgentActivity,
     ClaimConflictError,
     ContactMissingError,
     MetaVerdicts,
     SentMessage,
-    claim_send,
-    log_outbound_message,
-    record_send,
 )
+from windowkeeper.store.contact_item import ContactRecord
 
 logger = Logger(child=True)
 
@@ -160,22 +157,22 @@ class SendService:
     def __init__(
         self,
         *,
-        table_name: str,
-        accounts: AccountStore,
+        stores: SendStores,
+        accounts: AccountDirectory,
         graph: GraphSender,
-        publish: Callable[[list[BusEvent]], int] = bus.publish,
+        publish: EventPublisher,
         decide: DecideFn = engine.decide,
         metrics: Metrics | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
-        self.table_name = table_name
+        self.stores = stores
         self.accounts = accounts
         self.graph = graph
         self.publish = publish
         self.decide = decide
         self.metrics = metrics
         self._new_id = new_id
-        self._access = ContactAccess(table_name, accounts, new_id, metrics)
+        self._access = ContactAccess(accounts, stores.contacts, stores.violations, metrics)
 
     # --- loading ---------------------------------------------------------------------------------
     def load(
@@ -227,7 +224,7 @@ class SendService:
         account, stored = self.load(principal, request, now=now)
         # "As of" an earlier instant: the contact as it stood then, rebuilt from its journal.
         record = contact_as_of(
-            self.table_name, stored, at=at, now=now, retention_days=account.audit_retention_days
+            self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
         )
         inp, _ = self.decision_input(principal, request, account, record)
         return self.decide(inp, at)
@@ -247,6 +244,7 @@ class SendService:
             )
             self._after(
                 principal=principal,
+                contact_pk=record.pk,
                 request=request,
                 account=account,
                 content=content,
@@ -297,7 +295,13 @@ class SendService:
                 claimed, result, now, release=sent, account=account, decision_id=decision_id
             )
         self._after(
-            principal=principal, request=request, account=account, content=content, outcome=outcome, now=now
+            principal=principal,
+            contact_pk=record.pk,
+            request=request,
+            account=account,
+            content=content,
+            outcome=outcome,
+            now=now,
         )
         return outcome
 
@@ -332,7 +336,7 @@ class SendService:
                 comment_id=recipient.get("comment_id") if isinstance(recipient, dict) else None,
             )
             try:
-                claimed = claim_send(self.table_name, record, sent)
+                claimed = self.stores.claims.claim(record, sent)
             except ClaimConflictError as conflict:
                 self._count("SendClaimConflicts")
                 record = conflict.current
@@ -357,11 +361,9 @@ class SendService:
         """After a delivery: the agent's takeover (the send itself was claimed before) and the log."""
         if inp.sender.is_human:
             try:
-                write = record_send(
-                    self.table_name,
-                    record.pk,
+                write = self.stores.claims.record(
+                    record,
                     at=now,
-                    record=record,
                     activity=AgentActivity(agent_id=principal.subject, at=now, account=account.profile()),
                 )
                 if write.took_over:
@@ -402,8 +404,7 @@ class SendService:
     ) -> None:
         path = outcome.decision.path
         try:
-            log_outbound_message(
-                self.table_name,
+            self.stores.conversation_log.log_outbound(
                 channel=account.channel,
                 account_id=account.account_id,
                 contact_id=record.contact_id,
@@ -446,12 +447,9 @@ class SendService:
             marketing_backoff_until=verdicts.marketing_backoff_until,
         )
         try:
-            record_send(self.table_name, record.pk, at=now, record=record, verdicts=verdicts, release=release)
+            self.stores.claims.record(record, at=now, verdicts=verdicts, release=release)
             if journal is not None:
-                put_history_item(
-                    self.table_name,
-                    history_item(record.pk, journal, retention_days=account.audit_retention_days),
-                )
+                self.stores.history.put(record.pk, journal, retention_days=account.audit_retention_days)
         except Exception:
             logger.exception("releasing the claim and recording Meta's verdict on the contact failed")
             self._count("PostDeliveryWriteFailures")
@@ -460,6 +458,7 @@ class SendService:
         self,
         *,
         principal: Principal,
+        contact_pk: str,
         request: SendRequest,
         account: AccountConfig,
         content: Content,
@@ -493,9 +492,8 @@ class SendService:
             graph_error=outcome.graph_error,
             expires_at=expires_at(now, account.audit_retention_days),
         )
-        pk = contact_pk(account.channel, account.account_id, request.contact_id)
         try:
-            append_audit(self.table_name, pk, now, entry)
+            self.stores.audit.append(contact_pk, now, entry)
         except Exception:
             logger.exception("writing the audit record failed", extra={"decision_id": outcome.decision_id})
             self._count("AuditWriteFailures")

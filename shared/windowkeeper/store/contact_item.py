@@ -39,6 +39,19 @@ from windowkeeper.policy.model import (
 from windowkeeper.store.keys import STATE_SK, contact_pk
 
 OUTBOUND_KEPT = 50  # recent sends kept on the item: enough for every per-window count a rule needs
+
+# What a handover depends on. ``routing_changed_ms`` is the webhook's instant for Meta's routing
+# events (its guard), so a routing event landing mid-request is noticed too.
+OWNER_ATTRIBUTES = (
+    "owner",
+    "owner_agent_id",
+    "owner_since_ms",
+    "owner_last_activity_ms",
+    "routing_owner_app_id",
+    "routing_changed_ms",
+    "routing_app_changed_ms",
+    "routing_explicit_ms",
+)
 MARKETING_OPT_INS_KEPT = 10  # newest opt-ins the engine sees; older ones add nothing to a decision
 OPT_IN_SET = "marketing_opt_in_set"  # the webhook's opt-ins: a string set, added to (never read first)
 

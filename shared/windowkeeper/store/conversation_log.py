@@ -8,61 +8,14 @@ The webhook writes inbound items, the send path outbound ones; both use ``messag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
+from datetime import datetime
 
 from windowkeeper import aws
-from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk, sortable_ms
-
-Direction = Literal["in", "out"]
-
-
-class LoggedMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    message_id: str
-    direction: Direction
-    at_ms: int
-    kind: str  # text, media, template, postback, reaction, call, ...
-    text: str | None = None
-    sender: str  # "customer", "bot", "human:<principal>", "schedule", "page_inbox"
-    path: str | None = None  # outbound only: the decision's path
-    status: str | None = None  # outbound: sent / failed
-
-
-def message_item(
-    *,
-    channel: Channel,
-    account_id: str,
-    contact_id: str,
-    message_id: str,
-    direction: Direction,
-    at: datetime,
-    kind: str,
-    text: str | None,
-    sender: str,
-    retention_days: int,
-    path: str | None = None,
-    status: str | None = None,
-) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "pk": contact_pk(channel, account_id, contact_id),
-        "sk": f"{MESSAGE_SK_PREFIX}{sortable_ms(at)}#{message_id}",
-        "message_id": message_id,
-        "direction": direction,
-        "at_ms": to_ms(at),
-        "kind": kind,
-        "sender": sender,
-        "expires_at": int((at + timedelta(days=retention_days)).timestamp()),
-    }
-    optional = {"text": text, "path": path, "status": status}
-    item.update({k: v for k, v in optional.items() if v is not None})
-    return item
+from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk
+from windowkeeper.store.message_records import LoggedMessage, message_item
 
 
 def list_messages(
@@ -88,3 +41,82 @@ def list_messages(
     items = [plain(i) for i in response["Items"]]
     items = [i for i in items if int(i.get("expires_at", now_s + 1)) > now_s]
     return [LoggedMessage.model_validate(i) for i in reversed(items)]
+
+
+def log_outbound_message(
+    table_name: str,
+    *,
+    channel: Channel,
+    account_id: str,
+    contact_id: str,
+    message_id: str,
+    at: datetime,
+    kind: str,
+    text: str | None,
+    sender: str,
+    retention_days: int,
+    path: str | None,
+    status: str = "sent",
+) -> None:
+    """The conversation-log item of a sent message (the console shows it).
+
+    ``status``: ``sent``, or ``unknown`` when Meta may or may not have delivered it.
+    """
+    aws.table(table_name).put_item(
+        Item=message_item(
+            channel=channel,
+            account_id=account_id,
+            contact_id=contact_id,
+            message_id=message_id,
+            direction="out",
+            at=at,
+            kind=kind,
+            text=text,
+            sender=sender,
+            retention_days=retention_days,
+            path=path,
+            status=status,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ConversationLogTable:
+    """``ports.sending.ConversationLog`` on the table."""
+
+    table_name: str
+
+    def log_outbound(
+        self,
+        *,
+        channel: Channel,
+        account_id: str,
+        contact_id: str,
+        message_id: str,
+        at: datetime,
+        kind: str,
+        text: str | None,
+        sender: str,
+        retention_days: int,
+        path: str | None,
+        status: str,
+    ) -> None:
+        log_outbound_message(
+            self.table_name,
+            channel=channel,
+            account_id=account_id,
+            contact_id=contact_id,
+            message_id=message_id,
+            at=at,
+            kind=kind,
+            text=text,
+            sender=sender,
+            retention_days=retention_days,
+            path=path,
+            status=status,
+        )
+
+    def list(
+        self, channel: Channel, account_id: str, contact_id: str, *, now: datetime, limit: int
+    ) -> list[LoggedMessage]:
+        return list_messages(self.table_name, channel, account_id, contact_id, now=now, limit=limit)

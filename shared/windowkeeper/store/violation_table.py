@@ -11,6 +11,7 @@ investigates; the log line and the ``TenantViolations`` metric (alarmed on) say 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,3 +62,35 @@ def record_tenant_violation(
     )
     item: dict[str, Any] = plain(response["Attributes"])
     return item
+
+
+@dataclass(frozen=True)
+class ViolationTable:
+    """``ports.sending.TenantViolations`` on the table."""
+
+    table_name: str
+
+    def record(
+        self,
+        *,
+        caller_tenant_id: str,
+        caller_subject: str,
+        caller_kind: str,
+        channel: str,
+        account_id: str,
+        account_tenant_id: str,
+        contact_id: str | None,
+        now: datetime,
+    ) -> str:
+        item = record_tenant_violation(
+            self.table_name,
+            caller_tenant_id=caller_tenant_id,
+            caller_subject=caller_subject,
+            caller_kind=caller_kind,
+            channel=channel,
+            account_id=account_id,
+            account_tenant_id=account_tenant_id,
+            contact_id=contact_id,
+            now=now,
+        )
+        return f"{item['pk']}/{item['sk']}"

@@ -18,6 +18,7 @@ from windowkeeper.settings import EnvSettings, SettingsError
 
 if TYPE_CHECKING:  # the built objects' types; their modules load when first built
     from windowkeeper.graph.client import GraphClient
+    from windowkeeper.ports.sending import SendStores
     from windowkeeper.sending.contacts_service import ContactsService
     from windowkeeper.sending.idempotent import IdempotentSender
     from windowkeeper.sending.service import SendService
@@ -55,15 +56,41 @@ def graph_client() -> GraphClient:
     return client_from_env()
 
 
+def table_stores(table_name: str) -> SendStores:
+    """The send gate's and the contacts API's stores, all on the one DynamoDB table."""
+    from windowkeeper.ports.sending import SendStores  # noqa: PLC0415
+    from windowkeeper.store.audit_table import AuditTable  # noqa: PLC0415
+    from windowkeeper.store.contact_changes import ContactChangesTable  # noqa: PLC0415
+    from windowkeeper.store.contact_table import ContactTable  # noqa: PLC0415
+    from windowkeeper.store.conversation_log import ConversationLogTable  # noqa: PLC0415
+    from windowkeeper.store.followup_table import FollowupStore  # noqa: PLC0415
+    from windowkeeper.store.history_table import HistoryTable  # noqa: PLC0415
+    from windowkeeper.store.send_claims import SendClaimsTable  # noqa: PLC0415
+    from windowkeeper.store.violation_table import ViolationTable  # noqa: PLC0415
+
+    return SendStores(
+        contacts=ContactTable(table_name),
+        claims=SendClaimsTable(table_name),
+        audit=AuditTable(table_name),
+        history=HistoryTable(table_name),
+        conversation_log=ConversationLogTable(table_name),
+        violations=ViolationTable(table_name),
+        changes=ContactChangesTable(table_name),
+        followups=FollowupStore(table_name),
+    )
+
+
 def send_service() -> SendService:
     global _send_service  # noqa: PLW0603  (one send core per container; tests inject theirs)
     if _send_service is None:
+        from windowkeeper.bus import publish  # noqa: PLC0415
         from windowkeeper.sending.service import SendService  # noqa: PLC0415
 
         _send_service = SendService(
-            table_name=settings().table_name,
+            stores=table_stores(settings().table_name),
             accounts=account_store(),
             graph=graph_client(),
+            publish=publish,
             metrics=metrics,
         )
     return _send_service
@@ -72,12 +99,14 @@ def send_service() -> SendService:
 def contacts_service() -> ContactsService:
     global _contacts_service  # noqa: PLW0603
     if _contacts_service is None:
+        from windowkeeper.bus import publish  # noqa: PLC0415
         from windowkeeper.sending.contacts_service import ContactsService  # noqa: PLC0415
 
         _contacts_service = ContactsService(
-            table_name=settings().table_name,
+            stores=table_stores(settings().table_name),
             accounts=account_store(),
             thread_control=graph_client,
+            publish=publish,
             metrics=metrics,
         )
     return _contacts_service

@@ -74,7 +74,7 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContactsS
     graph = meta.graph_client(lambda _account: PAGE_TOKEN, max_attempts=2)
     send_wiring.use_contacts_service(
         ContactsService(
-            table_name=aws.table_name,
+            stores=send_wiring.table_stores(aws.table_name),
             accounts=AccountStore(aws.table_name),
             thread_control=lambda: graph,
             publish=recording_publish(published),

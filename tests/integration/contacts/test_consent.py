@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,8 @@ from windowkeeper.ingest.observations import ContactKey
 from windowkeeper.ingest.writer import ContactWriter
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
-from windowkeeper.store.contact_changes import ContactChange, consent_change, update_contact
+from windowkeeper.store.contact_change_records import ContactChange, consent_change
+from windowkeeper.store.contact_changes import update_contact
 from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
 from windowkeeper.wiring import send as send_wiring
 
@@ -245,7 +247,7 @@ def test_a_failed_publish_answers_503_and_the_retry_publishes_the_same_event(sta
     service = send_wiring.contacts_service()
     attempts: list[BusEvent] = []
 
-    def flaky_publish(bus_events: list[BusEvent]) -> int:
+    def flaky_publish(bus_events: Sequence[BusEvent]) -> int:
         attempts.extend(bus_events)
         if len(attempts) == 1:
             raise PublishError("1 of 1 events were not accepted: ['InternalFailure']")

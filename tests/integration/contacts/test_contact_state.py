@@ -10,7 +10,9 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.contact_item import StoredOptIn
-from windowkeeper.store.keys import followup_sk, violation_key
+from windowkeeper.store.followup_records import FollowupRecord
+from windowkeeper.store.followup_table import FollowupStore
+from windowkeeper.store.keys import violation_key
 
 from .conftest import AGENT, BOT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 
@@ -135,21 +137,27 @@ def test_consent_unreachable_backoff_and_opt_ins_are_reported_without_tokens(sta
 
 def test_pending_followups_lists_only_scheduled_ones_soonest_first(stack: ContactsStack) -> None:
     record = stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=2))
-    table = stack.resources.table_name
+    followups = FollowupStore(stack.resources.table_name)
     for followup_id, due, status in [
         ("fup-late", NOW + timedelta(hours=20), "scheduled"),
         ("fup-soon", NOW + timedelta(hours=3), "scheduled"),
         ("fup-cancelled", NOW + timedelta(hours=1), "cancelled"),
     ]:
-        wk_aws.table(table).put_item(
-            Item={
-                "pk": record.pk,
-                "sk": followup_sk(to_ms(due), followup_id),
-                "followup_id": followup_id,
-                "status": status,
-                "purpose": "reminder",
-                "tenant_id": TENANT,
-            }
+        followups.create(
+            FollowupRecord(
+                followup_id=followup_id,
+                tenant_id=TENANT,
+                channel=record.channel,
+                account_id=record.account_id,
+                contact_id=record.contact_id,
+                send_at_ms=to_ms(due),
+                created_at_ms=to_ms(NOW),
+                created_by="agent-maria",
+                schedule_name=f"wk-followup-{followup_id}",
+                content={"type": "text", "text": "Did the replacement part fit?"},
+                purpose="reminder",
+                status=status,
+            )
         )
     _, body = stack.call("GET", contact_path(Channel.MESSENGER, PAGE_ID, PSID))
     assert [(f["followup_id"], f["send_at"]) for f in body["pending_followups"]] == [

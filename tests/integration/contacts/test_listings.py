@@ -18,8 +18,8 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope
 from windowkeeper.store.audit_table import append_audit
-from windowkeeper.store.conversation_log import message_item
 from windowkeeper.store.keys import ACCOUNT_SHARDS, contact_pk, shard_of
+from windowkeeper.store.message_records import message_item
 
 from .conftest import ACCOUNTS, AGENT, GLOBEX_AGENT, NOW, ContactsStack, contact_path
 

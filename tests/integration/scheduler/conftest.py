@@ -33,6 +33,7 @@ from tests.support.events import LambdaContext, agent_claims, automation_claims,
 from tests.support.meta import FakeMeta
 from tests.support.seed import contact_item, contact_record, put_contact, seed_accounts
 from windowkeeper import aws as wk_aws
+from windowkeeper.bus import publish as bus_publish
 from windowkeeper.graph.settings import secrets_token_provider
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.engine import window_closings
@@ -43,6 +44,7 @@ from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import STATE_SK, contact_pk
 from windowkeeper.wiring import scheduler as wiring
+from windowkeeper.wiring import send as send_wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -169,9 +171,10 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scheduler
     wiring.reset()
     wiring.use_send_service(
         SendService(
-            table_name=aws.table_name,
+            stores=send_wiring.table_stores(aws.table_name),
             accounts=AccountStore(aws.table_name),
             graph=graph,
+            publish=bus_publish,
         )
     )
     monkeypatch.setattr(scheduler_app, "utc_now", lambda: clock[0])

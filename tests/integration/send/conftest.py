@@ -65,7 +65,7 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendStack
     graph = meta.graph_client(secrets_token_provider, max_attempts=3)
     send_wiring.use_send_service(
         SendService(
-            table_name=aws.table_name,
+            stores=send_wiring.table_stores(aws.table_name),
             accounts=AccountStore(aws.table_name),
             graph=graph,
             publish=recording_publish(published),

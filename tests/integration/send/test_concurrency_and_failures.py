@@ -43,6 +43,7 @@ from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import OUTBOUND_KEPT
 from windowkeeper.store.keys import DECISION_SK_PREFIX, MESSAGE_SK_PREFIX, STATE_SK, contact_pk
+from windowkeeper.wiring import send as send_wiring
 
 PSID = "6789012345678901"
 WA_ID = "447700900123"
@@ -157,7 +158,8 @@ def test_an_ongoing_unreachability_keeps_its_first_instant(stack: SendStack) -> 
         unreachable_since_ms=to_ms(first_block),
     )
     pk = contact_pk(Channel.MESSENGER, PAGE_ID, PSID)
-    from windowkeeper.store.send_claims import MetaVerdicts, record_send
+    from windowkeeper.store.claim_records import MetaVerdicts
+    from windowkeeper.store.send_claims import record_send
 
     record_send(stack.table_name, pk, at=NOW, verdicts=MetaVerdicts(unreachable_reason="meta:551"))
 
@@ -177,7 +179,7 @@ def interleaving_service(stack: SendStack, meanwhile: list[Callable[[], object]]
 
     published: list[BusEvent] = []
     return SendService(
-        table_name=stack.table_name,
+        stores=send_wiring.table_stores(stack.table_name),
         accounts=AccountStore(stack.table_name),
         graph=stack.meta.graph_client(secrets_token_provider, max_attempts=1),
         publish=recording_publish(published),

@@ -68,7 +68,7 @@ def busy(stack: SendStack) -> Iterator[BusyContact]:
     graph = stack.meta.graph_client(secrets_token_provider, max_attempts=3)
     send_wiring.use_send_service(
         SendService(
-            table_name=stack.table_name,
+            stores=send_wiring.table_stores(stack.table_name),
             accounts=AccountStore(stack.table_name),
             graph=graph,
             publish=recording_publish(published),

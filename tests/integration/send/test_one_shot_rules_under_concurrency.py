@@ -49,6 +49,7 @@ from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendOutcome, SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import StoredOptIn
+from windowkeeper.wiring import send as send_wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -88,7 +89,7 @@ class Race:
         self._first = threading.local()
         self._barriers: dict[str, threading.Barrier] = {}
         self.service = SendService(
-            table_name=table_name,
+            stores=send_wiring.table_stores(table_name),
             accounts=AccountStore(table_name),
             graph=self.graph,
             publish=recording_publish(self.published),

@@ -13,16 +13,12 @@ from tests.support.seed import decision_entry, human_owner
 from windowkeeper import aws as wk_aws
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import AccountProfile, Channel, Path
-from windowkeeper.store.audit_table import AuditEntry, InvalidCursorError, append_audit, list_decisions
+from windowkeeper.store.audit_records import AuditEntry, InvalidCursorError
+from windowkeeper.store.audit_table import append_audit, list_decisions
+from windowkeeper.store.claim_records import AgentActivity, ContactMissingError, MetaVerdicts, SentMessage
 from windowkeeper.store.contact_item import OUTBOUND_KEPT, StoredOutbound
 from windowkeeper.store.keys import STATE_SK, contact_pk
-from windowkeeper.store.send_claims import (
-    AgentActivity,
-    ContactMissingError,
-    MetaVerdicts,
-    SentMessage,
-    record_send,
-)
+from windowkeeper.store.send_claims import record_send
 
 PSID = "6789012345678901"
 PK = contact_pk(Channel.MESSENGER, PAGE_ID, PSID)

@@ -17,3 +17,12 @@ class InMemoryContacts:
 
     def get(self, channel: Channel, account_id: str, contact_id: str) -> ContactRecord | None:
         return self.records.get((channel, account_id, contact_id))
+
+    def recent(self, channel: Channel, account_id: str, *, tenant_id: str, limit: int) -> list[ContactRecord]:
+        mine = [
+            r
+            for (c, a, _), r in self.records.items()
+            if c is channel and a == account_id and r.tenant_id == tenant_id
+        ]
+        mine.sort(key=lambda r: (r.last_customer_action_ms or 0, r.pk), reverse=True)
+        return mine[:limit]

@@ -7,16 +7,15 @@ from typing import Any
 import pytest
 
 from windowkeeper.policy.model import Channel, ConsentScope
-from windowkeeper.store.contact_changes import (
-    OWNER_ATTRIBUTES,
+from windowkeeper.store.contact_change_records import (
     ContactChange,
-    _update_arguments,
     activity_change,
     bot_owner_change,
     consent_change,
     human_owner_change,
 )
-from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
+from windowkeeper.store.contact_changes import _update_arguments
+from windowkeeper.store.contact_item import OWNER_ATTRIBUTES, ContactRecord, StoredOptIn
 from windowkeeper.store.keys import contact_pk
 
 AT_MS = 1_795_000_000_000

@@ -44,12 +44,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/account_table.py", "AccountStore.get_for_webhook.load"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.put_all"): TOOLS_ONLY,
     ("shared/windowkeeper/store/account_table.py", "AccountStore.list_for_tenant"): frozenset({SEND}),
-    ("shared/windowkeeper/sending/contacts_service.py", "ContactsService._pending_followups"): frozenset(
-        {SEND}
-    ),
-    ("shared/windowkeeper/sending/contacts_service.py", "ContactsService._recent_contacts"): frozenset(
-        {SEND}
-    ),
+    ("shared/windowkeeper/store/contact_table.py", "ContactTable.recent"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit_table.py", "append_audit"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/audit_table.py", "list_decisions"): frozenset({SEND}),
     ("shared/windowkeeper/store/violation_table.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
@@ -57,14 +52,16 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/send_claims.py", "_read"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "claim_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "record_send"): frozenset({SEND, SCHEDULER}),
-    ("shared/windowkeeper/store/send_claims.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/conversation_log.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "read_contact_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "update_contact"): frozenset({SEND}),
     ("shared/windowkeeper/store/contact_changes.py", "create_contact_if_absent"): frozenset({SEND}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.create"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.get"): frozenset({SCHEDULER}),
-    ("shared/windowkeeper/store/followup_table.py", "FollowupStore.list_for_contact"): frozenset({SCHEDULER}),
+    ("shared/windowkeeper/store/followup_table.py", "FollowupStore.list_for_contact"): frozenset(
+        {SEND, SCHEDULER}
+    ),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.transition"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/followup_table.py", "FollowupStore.mark_published"): frozenset({SCHEDULER}),
     ("shared/windowkeeper/store/job_table.py", "JobStore.create"): frozenset({SCHEDULER}),

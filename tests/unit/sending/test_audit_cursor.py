@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from windowkeeper.store.audit_table import InvalidCursorError, decode_cursor, encode_cursor, text_hash
+from windowkeeper.store.audit_records import InvalidCursorError, text_hash
+from windowkeeper.store.audit_table import decode_cursor, encode_cursor
 
 CONTACT_PK = "C#messenger#104812345678901#6789012345678901"
 LAST_KEY = {"pk": CONTACT_PK, "sk": "DEC#001763719200000#9f1c"}
