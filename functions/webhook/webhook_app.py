@@ -23,8 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, error_response, install_error_handlers
-from windowkeeper.ingest import service
+from windowkeeper.ingest.service import Outcome
 from windowkeeper.observability import logger, metrics, traced
+from windowkeeper.wiring import webhook as webhook_wiring
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
@@ -36,7 +37,7 @@ WEBHOOK_PATH = "/webhook"
 utc_now: Clock = system_clock
 
 
-def _answer(outcome: service.Outcome) -> Response[Any]:
+def _answer(outcome: Outcome) -> Response[Any]:
     for name, value in outcome.metrics.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return Response(status_code=outcome.status, content_type=outcome.content_type, body=outcome.body)
@@ -56,7 +57,7 @@ def _raw_body() -> bytes:
 @app.get(WEBHOOK_PATH)
 def subscribe() -> Response[Any]:
     params = app.current_event.query_string_parameters or {}
-    return _answer(service.handle_subscription(params, service.WebhookSettings.from_env()))
+    return _answer(webhook_wiring.handle_subscription(params, webhook_wiring.WebhookSettings.from_env()))
 
 
 @app.post(WEBHOOK_PATH)
@@ -65,10 +66,10 @@ def receive() -> Response[Any]:
         body = _raw_body()
     except ApiError as error:
         return error_response(error)
-    outcome = service.handle_post(
+    outcome = webhook_wiring.handle_post(
         body,
         app.current_event.headers or {},
-        service.WebhookSettings.from_env(),
+        webhook_wiring.WebhookSettings.from_env(),
         now=utc_now(),
         time_left=_time_left,
     )

@@ -178,7 +178,7 @@ def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: dat
     # about the past (every /check about now reads the item alone).
     from windowkeeper.ingest.delta import collapse  # noqa: PLC0415
     from windowkeeper.ingest.observations import ContactKey  # noqa: PLC0415
-    from windowkeeper.ingest.writer import ContactWriter  # noqa: PLC0415
+    from windowkeeper.store.contact_write_plan import ContactPlanner  # noqa: PLC0415
 
     at_ms = to_ms(at)
     key = ContactKey(record.channel, record.account_id, record.contact_id)
@@ -186,8 +186,8 @@ def record_as_of(record: ContactRecord, entries: Iterable[HistoryEntry], at: dat
     fields: dict[str, Any] = {}
     delta = collapse(observations).get(key)
     if delta is not None:
-        # The writer's own plan on an empty item: what these facts alone would store.
-        part, _ = ContactWriter(table_name="", due_for=lambda _record: None).plan(delta, None, None)
+        # The webhook's own plan on an empty item: what these facts alone would store.
+        part, _ = ContactPlanner(due_for=lambda _record: None).plan(delta, None, None)
         fields = {
             **part.set_if_absent,
             **part.set,

@@ -73,3 +73,9 @@ def from_ms(epoch_ms: int | float | None) -> datetime | None:
     if epoch_ms is None:
         return None
     return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=UTC)
+
+
+def minute_of(instant: datetime) -> str:
+    """The UTC minute ``instant`` falls in, as ``YYYY-MM-DDTHH:MM``: how the sweep names minutes
+    (its cursor, its reports and the due-index buckets)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")

@@ -3,7 +3,7 @@
 Used by the property test (``tests/integration/webhook/test_delivery_order_property.py``, histories
 drawn by hypothesis) and by the replay measurement (``test_replay_at_scale``: a seeded history of
 ``WINDOWKEEPER_REPLAY_EVENTS`` events). Both go through the real webhook service
-(``ingest.service.handle_post``: signature, parsing, normaliser, collapse, the conditional
+(``ingest.webhook_wiring.handle_post``: signature, parsing, normaliser, collapse, the conditional
 ``UpdateItem`` writer, the conversation log and consent ledger, the bus) on moto.
 
 Every history is played twice, in two "universes" that differ only in the contact ids: once in
@@ -32,13 +32,13 @@ from tests.unit.ingest.meta_fixtures import (
     WABA_ID,
 )
 from windowkeeper import aws as wk_aws
-from windowkeeper.ingest import service
 from windowkeeper.ingest.models import INSTAGRAM_INBOX_APP_ID, PAGE_INBOX_APP_ID
 from windowkeeper.ingest.signature import sign
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import AutomationKind, Channel, Sender, SenderKind
 from windowkeeper.store.contact_item import ContactRecord, plain
 from windowkeeper.store.keys import STATE_SK, contact_pk
+from windowkeeper.wiring import webhook as webhook_wiring
 
 Entry = tuple[str, dict[str, Any]]  # (webhook object, one entry)
 
@@ -355,10 +355,12 @@ def shuffled(history: Sequence[Event], universe: int, rng: random.Random, batch:
     return delivered
 
 
-def deliver(posts: Iterable[bytes], settings: service.WebhookSettings, app_secret: str, now: datetime) -> int:
+def deliver(
+    posts: Iterable[bytes], settings: webhook_wiring.WebhookSettings, app_secret: str, now: datetime
+) -> int:
     count = 0
     for body in posts:
-        outcome = service.handle_post(
+        outcome = webhook_wiring.handle_post(
             body, {"x-hub-signature-256": sign(body, app_secret)}, settings, now=now
         )
         assert outcome.status == 200, outcome.body
@@ -424,7 +426,7 @@ class Replay:
 
 def replay(
     history: Sequence[Event],
-    settings: service.WebhookSettings,
+    settings: webhook_wiring.WebhookSettings,
     app_secret: str,
     rng: random.Random,
     *,

@@ -53,12 +53,14 @@ from windowkeeper.ingest.due import next_due
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import normalize
 from windowkeeper.ingest.signature import check_signature
-from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.instants import from_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.contact_write_plan import WriteResult
+from windowkeeper.store.contact_writer import ContactWriter
 from windowkeeper.store.keys import STATE_SK
 from windowkeeper.store.message_records import message_item
+from windowkeeper.wiring import webhook as webhook_wiring
 from windowkeeper_tools.simulator import payloads
 
 APP_SECRET = "bench-app-secret-0123456789abcdef"  # a made-up secret for signing
@@ -364,7 +366,7 @@ def aws_calls_per_post(messages: int = 50) -> None:
             os.environ.update(resources.environment())
             aws.reset_clients()
             secrets.clear_cache()
-            service.reset_caches()
+            webhook_wiring.reset_caches()
             calls: dict[str, int] = {}
 
             def count(event_name: str, **_: Any) -> None:
@@ -383,8 +385,8 @@ def aws_calls_per_post(messages: int = 50) -> None:
             ]
             body = payloads.serialize(payloads.batch(*parts))
             headers = {"x-hub-signature-256": payloads.signature(body, APP_SECRET)}
-            settings = service.WebhookSettings.from_env()
-            service.handle_post(body, headers, settings, now=NOW)  # warm: secret and account reads
+            settings = webhook_wiring.WebhookSettings.from_env()
+            webhook_wiring.handle_post(body, headers, settings, now=NOW)  # warm: secret and account reads
             calls.clear()
             parts = [
                 payloads.messenger_message(PAGE_ID, psid, f"again {i}", NOW + timedelta(seconds=i))
@@ -392,14 +394,14 @@ def aws_calls_per_post(messages: int = 50) -> None:
             ]
             body = payloads.serialize(payloads.batch(*parts))
             headers = {"x-hub-signature-256": payloads.signature(body, APP_SECRET)}
-            outcome = service.handle_post(body, headers, settings, now=NOW + timedelta(minutes=1))
+            outcome = webhook_wiring.handle_post(body, headers, settings, now=NOW + timedelta(minutes=1))
             aws.session().events.unregister("before-call", count)
     finally:
         os.environ.clear()
         os.environ.update(saved)
         aws.reset_clients()
         secrets.clear_cache()
-        service.reset_caches()
+        webhook_wiring.reset_caches()
     listed = ", ".join(f"{n} {name}" for name, n in sorted(calls.items()))
     print(
         f"\nAWS calls for one POST, 1 contact with {messages} messages (moto, warm caches; status "

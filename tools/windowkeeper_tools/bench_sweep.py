@@ -24,7 +24,7 @@ from moto import mock_aws
 from windowkeeper import aws
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
-from windowkeeper.instants import to_ms
+from windowkeeper.instants import minute_of, to_ms
 from windowkeeper.policy.engine import window_closings
 from windowkeeper.policy.model import Channel, CustomerActionKind
 from windowkeeper.scheduling.stuck_service import StuckReporter
@@ -36,7 +36,6 @@ from windowkeeper.store.keys import (
     contact_pk,
     due_bucket,
     due_buckets_for_minute,
-    minute_of,
 )
 from windowkeeper.store.stuck_table import StuckStore
 from windowkeeper.store.sweep_table import SweepStore

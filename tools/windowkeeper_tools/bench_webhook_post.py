@@ -1,7 +1,7 @@
 """Wall time of whole webhook POSTs on moto in-process: the question "does one invocation finish?".
 
 ``scripts/bench-ingest`` measures the CPU of ingestion without storage; this one runs
-``windowkeeper.ingest.service.handle_post`` end to end (signature, parse, one ``UpdateItem`` per
+``windowkeeper.ingest.webhook_wiring.handle_post`` end to end (signature, parse, one ``UpdateItem`` per
 contact, the conversation log, ``PutEvents``, S3) against moto in this process, for a signed
 Messenger body of ``--events`` events over ``--contacts`` customers, and prints how long the POST
 took, how many contacts it wrote and how many it deferred. moto's per-call cost is not
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from moto import mock_aws
 
 from windowkeeper import aws, secrets
-from windowkeeper.ingest import service
 from windowkeeper.store.account_table import AccountStore
+from windowkeeper.wiring import webhook as webhook_wiring
 from windowkeeper_tools.aws_resources import create_all
 from windowkeeper_tools.bench_ingest import ACCOUNTS, APP_SECRET, NOW, messenger_batch
 
@@ -38,10 +38,10 @@ def run(events: int, contacts: int, budget_s: float) -> None:
         os.environ.update(resources.environment())
         aws.reset_clients()
         secrets.clear_cache()
-        service.reset_caches()
+        webhook_wiring.reset_caches()
         AccountStore(resources.table_name).put_all([a for accounts in ACCOUNTS.values() for a in accounts])
         batch = messenger_batch(events, contacts)
-        settings = service.WebhookSettings.from_env()
+        settings = webhook_wiring.WebhookSettings.from_env()
         headers = {"x-hub-signature-256": batch.signature}
         started = time.perf_counter()
         deadline = started + budget_s
@@ -49,7 +49,7 @@ def run(events: int, contacts: int, budget_s: float) -> None:
         def time_left() -> float:
             return deadline - time.perf_counter()
 
-        outcome = service.handle_post(batch.body, headers, settings, now=NOW, time_left=time_left)
+        outcome = webhook_wiring.handle_post(batch.body, headers, settings, now=NOW, time_left=time_left)
         elapsed = time.perf_counter() - started
         print(
             f"{events} events over {contacts} contacts, {len(batch.body) / 1e6:.2f} MB: "

@@ -50,4 +50,5 @@ def consent_ledger_record(observation: Observation, account: AccountConfig) -> d
         source=change.source,
         expires_at=int((at + timedelta(days=account.audit_retention_days)).timestamp()),
     )
-    return consent_ledger_item(observation.key.pk, entry)
+    key = observation.key
+    return consent_ledger_item(key.channel, key.account_id, key.contact_id, entry)

@@ -1,7 +1,7 @@
 """What one webhook event tells us about one contact, in the table's terms (no Meta shapes left).
 
 The normaliser (``normalize.py``) turns each Meta event into an ``Observation``; ``delta.py``
-collapses all observations of one contact in a POST into one ``ContactDelta``; ``writer.py``
+collapses all observations of one contact in a POST into one ``ContactDelta``; ``store/contact_writer.py``
 turns that into a single conditional ``UpdateItem``.
 """
 
@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
-from windowkeeper.store.keys import contact_pk
 
 OwnerKind = Literal["bot", "human"]
 
@@ -22,10 +21,6 @@ class ContactKey:
     channel: Channel
     account_id: str
     contact_id: str
-
-    @property
-    def pk(self) -> str:
-        return contact_pk(self.channel, self.account_id, self.contact_id)
 
 
 @dataclass(frozen=True)

@@ -7,29 +7,29 @@ POST, in order (each step only after the previous one succeeded):
    is quarantined whole and answered 200 (Meta would only resend the same bytes); an entry of
    an unknown account or an unparsable entry is refused and the body quarantined, the rest of
    the batch still processed; unknown event kinds are counted and the body quarantined;
-3. one conditional ``UpdateItem`` per contact (``writer.py``), one ``BatchWriteItem`` round for
+3. one conditional ``UpdateItem`` per contact (``store/contact_writer.py``), one ``BatchWriteItem`` round for
    the conversation log, ``PutEvents`` in batches of 10, at most one S3 put; chunk by chunk of
    contacts, each only while the invocation has ``TIME_RESERVE_SECONDS`` left: a body that would
    not finish is quarantined as ``deferred_over_time`` after the chunks done (replaying it applies
    the rest), never timed out half-way;
 4. 200 ``{"status": "ok", "events": n}``. Any storage failure answers 500 so Meta retries; every
    write above is idempotent, so a retry repeats nothing harmful (events carry stable ids).
+
+``WebhookService`` takes its stores, bucket, bus and secret as ports (``ports/webhook.py``);
+``wiring/webhook.py`` builds the real ones once per container.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from windowkeeper import aws, bus, events, secrets
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import entry_from_observation
 from windowkeeper.events import BusEvent, DetailType
@@ -39,16 +39,14 @@ from windowkeeper.ingest.ledger import consent_ledger_record
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
 from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
-from windowkeeper.ingest.quarantine import quarantine
 from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
-from windowkeeper.ingest.writer import ContactWriter, WriteResult
 from windowkeeper.instants import from_ms
 from windowkeeper.ownership import effective_owner
-from windowkeeper.store.account_table import AccountStore
+from windowkeeper.ports.webhook import WebhookPorts
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.history_records import history_item
-from windowkeeper.store.keys import DECISION_SK_PREFIX, HISTORY_SK_PREFIX
+from windowkeeper.store.contact_write_plan import WriteResult
+from windowkeeper.store.history_records import contact_history_item
 from windowkeeper.store.message_records import message_item
 
 logger = Logger(child=True)
@@ -59,28 +57,6 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 TIME_RESERVE_SECONDS = 3.0
 CHUNK_CONTACTS = 25
 CHUNK_EVENTS = 100
-
-_account_stores: dict[str, AccountStore] = {}
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    table_name: str
-    quarantine_bucket: str
-    secret_id: str
-    event_bus: str
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            table_name=env["TABLE_NAME"],
-            quarantine_bucket=env["QUARANTINE_BUCKET"],
-            secret_id=env["WEBHOOK_SECRET_ID"],
-            event_bus=env["EVENT_BUS_NAME"],
-            max_body_bytes=int(env.get("MAX_WEBHOOK_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
-        )
 
 
 @dataclass
@@ -100,27 +76,11 @@ def _error(status: int, reason: str, message: str, **metrics: int) -> Outcome:
     return Outcome(status, {"status": "error", "reason": reason, "message": message}, dict(metrics))
 
 
-def account_store(table_name: str) -> AccountStore:
-    """One cached store per container (profiles are re-read at most once a minute)."""
-    store = _account_stores.get(table_name)
-    if store is None:
-        store = _account_stores[table_name] = AccountStore(table_name)
-    return store
-
-
-def reset_caches() -> None:
-    _account_stores.clear()
-
-
-def _webhook_secret(settings: WebhookSettings) -> dict[str, Any]:
-    return secrets.get_json_secret(settings.secret_id)
-
-
 # ---------------------------------------------------------------- GET: subscription handshake
 
 
-def handle_subscription(params: Mapping[str, str], settings: WebhookSettings) -> Outcome:
-    verify_token = str(_webhook_secret(settings).get("verify_token") or "")
+def handle_subscription(params: Mapping[str, str], ports: WebhookPorts) -> Outcome:
+    verify_token = str(ports.webhook_secret().get("verify_token") or "")
     challenge = check_subscription(params, verify_token)
     if challenge is None:
         logger.warning("webhook subscription refused", extra={"mode": params.get("hub.mode")})
@@ -140,23 +100,24 @@ def handle_subscription(params: Mapping[str, str], settings: WebhookSettings) ->
 def handle_post(
     body: bytes,
     headers: Mapping[str, str],
-    settings: WebhookSettings,
+    ports: WebhookPorts,
     *,
     now: datetime,
     time_left: Callable[[], float] | None = None,
 ) -> Outcome:
     """``time_left``: seconds this invocation has left (the Lambda context's); None: unbounded."""
-    if len(body) > settings.max_body_bytes:
-        logger.warning("webhook body too large", extra={"bytes": len(body), "limit": settings.max_body_bytes})
+    if len(body) > ports.max_body_bytes:
+        logger.warning("webhook body too large", extra={"bytes": len(body), "limit": ports.max_body_bytes})
         return _error(
             413,
             "body_too_large",
-            f"The body is {len(body)} bytes; at most {settings.max_body_bytes} are accepted.",
+            f"The body is {len(body)} bytes; at most {ports.max_body_bytes} are accepted.",
             BodyTooLarge=1,
         )
+    secret_errors: tuple[type[Exception], ...] = (*ports.backend_errors, KeyError, ValueError)
     try:
-        app_secret = str(_webhook_secret(settings)["app_secret"])
-    except (ClientError, BotoCoreError, KeyError, ValueError) as error:
+        app_secret = str(ports.webhook_secret()["app_secret"])
+    except secret_errors as error:
         logger.error("webhook secret unavailable", extra={"error": type(error).__name__})
         return _error(500, "secret_unavailable", "The webhook secret could not be read; try again later.")
     problem = check_signature(body, _header(headers, SIGNATURE_HEADER), app_secret)
@@ -169,8 +130,8 @@ def handle_post(
         )
         return _error(401, problem.value, message, SignatureRejected=1)
     try:
-        return _process(body, settings, now, time_left)
-    except (ClientError, BotoCoreError, events.PublishError) as error:
+        return _process(body, ports, now, time_left)
+    except ports.backend_errors as error:
         logger.exception("webhook storage failure", extra={"error": type(error).__name__})
         return _error(
             500,
@@ -188,14 +149,14 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _process(
-    body: bytes, settings: WebhookSettings, now: datetime, time_left: Callable[[], float] | None
+    body: bytes, ports: WebhookPorts, now: datetime, time_left: Callable[[], float] | None
 ) -> Outcome:
     try:
         payload = json.loads(body)
     except RecursionError:
-        return _quarantine_whole(body, settings, now, "json_too_deep", "the body nests too deep to parse")
+        return _quarantine_whole(body, ports, now, "json_too_deep", "the body nests too deep to parse")
     except ValueError:
-        return _quarantine_whole(body, settings, now, "invalid_json", "the body is not JSON")
+        return _quarantine_whole(body, ports, now, "invalid_json", "the body is not JSON")
     # Text no store accepts (a lone surrogate) is replaced before anything is written, so the
     # batch applies whole and a retry converges; the exact body is quarantined to show what came.
     unencodable = scrub_lone_surrogates(payload)[1] if may_hold_lone_surrogate(body) else 0
@@ -204,14 +165,13 @@ def _process(
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        return _quarantine_whole(body, settings, now, "schema_invalid", f"{where}: {first['msg']}")
+        return _quarantine_whole(body, ports, now, "schema_invalid", f"{where}: {first['msg']}")
     if envelope.object not in OBJECT_CHANNEL:
-        return _quarantine_whole(body, settings, now, "unsupported_object", f"object {envelope.object}")
+        return _quarantine_whole(body, ports, now, "unsupported_object", f"object {envelope.object}")
 
-    store = account_store(settings.table_name)
-    normalized = normalize(envelope, store.get_for_webhook)
+    normalized = normalize(envelope, ports.accounts.get_for_webhook)
     deltas = collapse(normalized.observations)
-    writer = ContactWriter(settings.table_name, lambda record: _due(record, normalized, now))
+    writer = ports.contact_writer(lambda record: _due(record, normalized, now))
     results: dict[ContactKey, WriteResult] = {}
     logged = published = journaled = 0
     chunks = _chunks(normalized.observations)
@@ -224,11 +184,11 @@ def _process(
         for key in dict.fromkeys(o.key for o in chunk):
             if key in deltas:
                 results[key] = writer.write(deltas[key])
-        chunk_logged, chunk_journaled = _log_and_journal(settings.table_name, normalized, chunk)
+        chunk_logged, chunk_journaled = _log_and_journal(ports, normalized, chunk)
         logged += chunk_logged
         journaled += chunk_journaled
         bus_events = _bus_events(normalized, deltas, results, now, chunk)
-        published += bus.publish(bus_events, bus=settings.event_bus) if bus_events else 0
+        published += ports.publish(bus_events) if bus_events else 0
         done += 1
     deferred_contacts = len({o.key for chunk in chunks[done:] for o in chunk})
 
@@ -252,7 +212,7 @@ def _process(
                 else []
             )
         )
-        quarantine(settings.quarantine_bucket, body, reason=",".join(reasons), received_at=now, detail=detail)
+        ports.quarantine.put(body, reason=",".join(reasons), received_at=now, detail=detail)
     for page_id, action in normalized.page_notices:
         logger.warning("Meta policy enforcement on a page", extra={"page_id": page_id, "action": action})
 
@@ -296,10 +256,8 @@ def _process(
     )
 
 
-def _quarantine_whole(
-    body: bytes, settings: WebhookSettings, now: datetime, reason: str, detail: str
-) -> Outcome:
-    key = quarantine(settings.quarantine_bucket, body, reason=reason, received_at=now, detail=detail)
+def _quarantine_whole(body: bytes, ports: WebhookPorts, now: datetime, reason: str, detail: str) -> Outcome:
+    key = ports.quarantine.put(body, reason=reason, received_at=now, detail=detail)
     logger.warning("webhook body quarantined", extra={"reason": reason, "key": key, "bytes": len(body)})
     return Outcome(
         200, {"status": "ok", "events": 0, "quarantined": reason}, {"Quarantined": 1, "ParsedEvents": 0}
@@ -336,19 +294,22 @@ def _chunks(observations: Sequence[Observation]) -> list[list[Observation]]:
 
 
 def _log_and_journal(
-    table_name: str, normalized: Normalized, observations: Sequence[Observation]
+    ports: WebhookPorts, normalized: Normalized, observations: Sequence[Observation]
 ) -> tuple[int, int]:
     """Conversation-log items, the contacts' journal entries (``store/history_table.py``) and the
     consent ledger's audit records, written together, one ``BatchWriteItem`` per 25 (a put of the
     same key is harmless). Returns (log items, journal entries)."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
-    journaled = 0
+    journaled = logged = 0
     for observation in observations:
         entry = entry_from_observation(observation)
         if entry is None:
             continue
         account = _account(normalized, observation.key)
-        item = history_item(observation.key.pk, entry, retention_days=account.audit_retention_days)
+        key = observation.key
+        item = contact_history_item(
+            key.channel, key.account_id, key.contact_id, entry, retention_days=account.audit_retention_days
+        )
         if (item["pk"], item["sk"]) not in items:
             items[(item["pk"], item["sk"])] = item
             journaled += 1
@@ -374,12 +335,10 @@ def _log_and_journal(
             sender=line.sender,
             retention_days=account.message_retention_days,
         )
+        if (item["pk"], item["sk"]) not in items:
+            logged += 1
         items[(item["pk"], item["sk"])] = item  # one batch must not name a key twice
-    if items:
-        with aws.table(table_name).batch_writer() as batch:
-            for item in items.values():
-                batch.put_item(Item=item)
-    logged = sum(1 for _, sk in items if not sk.startswith((DECISION_SK_PREFIX, HISTORY_SK_PREFIX)))
+    ports.items.put_all(list(items.values()))
     return logged, journaled
 
 

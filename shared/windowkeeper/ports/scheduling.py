@@ -162,8 +162,10 @@ class DueNotices(Protocol):
     def advance_cursor(self, minute: str, swept_at_ms: int) -> bool: ...
 
     def due_items(
-        self, bucket: str, *, due_until_ms: int | None, stats: DueQueryStats
-    ) -> Iterator[dict[str, Any]]: ...
+        self, minute: str, *, due_until_ms: int | None, stats: DueQueryStats
+    ) -> Iterator[dict[str, Any]]:
+        """The items whose notice is queued for ``minute`` (``instants.minute_of``)."""
+        ...
 
     def move_notice(
         self,

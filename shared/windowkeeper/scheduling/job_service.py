@@ -39,7 +39,6 @@ from windowkeeper.ports.scheduling import JobRepository, ScheduleCreator, SendPo
 from windowkeeper.schedule_rules import MIN_LEAD, ScheduleError, validate_one_time
 from windowkeeper.sending.api_models import ContentIn, SendRequest
 from windowkeeper.store.job_records import Attempt, JobRecord, ResultRecord, ResultStatus
-from windowkeeper.store.keys import contact_pk
 
 logger = Logger(child=True)
 
@@ -284,7 +283,7 @@ class JobService:
             for contact_id in job.contact_ids:
                 if contact_id not in seen:
                     seen.add(contact_id)
-                    yield contact_pk(job.channel, job.account_id, contact_id), contact_id
+                    yield job.contact_key(contact_id), contact_id
             return
         assert job.cutoff_ms is not None
         yield from self.store.silent_contacts(job.channel, job.account_id, job.cutoff_ms)

@@ -18,10 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from windowkeeper.events import DetailType
-from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.ports.scheduling import WindowClosingsLike
-from windowkeeper.store.keys import due_bucket
+from windowkeeper.store.due_records import due_item_attributes
 
 HUMAN_AGENT_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})
 
@@ -92,13 +91,7 @@ def due_attributes(pk: str, notice: Notice, window_ms: int, now: datetime) -> di
     The bucket is the due minute, or the current minute if the notice is already due: a bucket
     for a minute the sweep has already passed would never be read again.
     """
-    bucket_at = max(notice.due_at, now)
-    return {
-        "due_bucket": due_bucket(bucket_at, pk),
-        "due_at_ms": to_ms(notice.due_at),
-        "due_kind": notice.kind.value,
-        "due_window_ms": window_ms,
-    }
+    return due_item_attributes(pk, due_at=notice.due_at, kind=notice.kind.value, window_ms=window_ms, now=now)
 
 
 def _clock(instant: datetime) -> str:

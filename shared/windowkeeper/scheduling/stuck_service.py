@@ -26,7 +26,6 @@ from windowkeeper.policy.model import Channel
 from windowkeeper.ports.scheduling import StuckMarker
 from windowkeeper.store.followup_records import FollowupRecord
 from windowkeeper.store.job_records import JobRecord, ResultRecord
-from windowkeeper.store.keys import parse_contact_pk
 from windowkeeper.store.stuck_records import CHECK_FOLLOWUP, CHECK_KINDS, CHECK_RESULT
 
 JobLookup = Callable[[str], JobRecord | None]
@@ -122,7 +121,7 @@ class StuckReporter:
 
     def _result(self, item: dict[str, Any], result: ResultRecord, due_at_ms: int) -> StuckSend:
         job_id = str(item["pk"]).removeprefix("J#")
-        channel, account_id, contact_id = parse_contact_pk(result.contact_pk)
+        channel, account_id, contact_id = result.contact()
         job = self._job(job_id)
         started = from_ms(result.claimed_at_ms)
         explanation = _sentence(

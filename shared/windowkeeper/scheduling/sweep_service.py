@@ -35,7 +35,7 @@ from aws_lambda_powertools import Logger
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
-from windowkeeper.instants import from_ms, to_ms
+from windowkeeper.instants import from_ms, minute_of, to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.ports.scheduling import DueNotices, DueQueryStats, WindowClosingsFn
 from windowkeeper.scheduling.notices import (
@@ -48,7 +48,6 @@ from windowkeeper.scheduling.notices import (
 )
 from windowkeeper.scheduling.stuck_service import StuckReporter, StuckSend, is_stuck_check
 from windowkeeper.store.contact_item import ContactRecord
-from windowkeeper.store.keys import due_buckets_for_minute, minute_of
 
 logger = Logger(child=True)
 
@@ -144,16 +143,15 @@ class Sweeper:
     ) -> None:
         planned: list[_Planned] = []
         unfinished: list[StuckSend] = []
-        for bucket in due_buckets_for_minute(minute_of(minute)):
-            for item in self.store.due_items(bucket, due_until_ms=due_until_ms, stats=stats):
-                if is_stuck_check(item):
-                    stuck = self.stuck.plan(item)
-                    if stuck is not None:
-                        unfinished.append(stuck)
-                    continue
-                plan = self._plan(item, now, report)
-                if plan is not None:
-                    planned.append(plan)
+        for item in self.store.due_items(minute_of(minute), due_until_ms=due_until_ms, stats=stats):
+            if is_stuck_check(item):
+                stuck = self.stuck.plan(item)
+                if stuck is not None:
+                    unfinished.append(stuck)
+                continue
+            plan = self._plan(item, now, report)
+            if plan is not None:
+                planned.append(plan)
         events = [p.event for p in planned if p.event is not None] + [s.event for s in unfinished]
         if events:
             # Raises PublishError: nothing below runs, the cursor stays, the next run retries.

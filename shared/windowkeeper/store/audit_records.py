@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper.instants import from_ms
-from windowkeeper.store.keys import DECISION_SK_PREFIX, sortable_ms
+from windowkeeper.policy.model import Channel
+from windowkeeper.store.keys import DECISION_SK_PREFIX, contact_pk, sortable_ms
 
 AUDIT_LIST_MAX = 100
 
@@ -70,10 +71,10 @@ def audit_sk(at: datetime, audit_id: str) -> str:
 
 
 def consent_ledger_item(
-    pk: str,
-    entry: AuditEntry,
+    channel: Channel, account_id: str, contact_id: str, entry: AuditEntry
 ) -> dict[str, Any]:
     """A webhook consent record: keyed by instant and event (a redelivery puts the same item)."""
     at = from_ms(entry.at_ms)
     assert at is not None
+    pk = contact_pk(channel, account_id, contact_id)
     return {"pk": pk, "sk": audit_sk(at, entry.audit_id), **entry.model_dump(mode="json", exclude_none=True)}

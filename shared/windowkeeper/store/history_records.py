@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from windowkeeper.instants import from_ms
-from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
-from windowkeeper.store.keys import history_sk
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
+from windowkeeper.store.keys import contact_pk, history_sk
 
 
 class HistoryEntry(BaseModel):
@@ -65,3 +65,10 @@ def history_item(pk: str, entry: HistoryEntry, *, retention_days: int) -> dict[s
         assert at is not None
         item["expires_at"] = int((at + timedelta(days=retention_days)).timestamp())
     return item
+
+
+def contact_history_item(
+    channel: Channel, account_id: str, contact_id: str, entry: HistoryEntry, *, retention_days: int
+) -> dict[str, Any]:
+    """``history_item`` for a contact named by its ids (the webhook knows no keys)."""
+    return history_item(contact_pk(channel, account_id, contact_id), entry, retention_days=retention_days)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.keys import JOB_SK, job_pk
+from windowkeeper.store.keys import JOB_SK, contact_pk, job_pk, parse_contact_pk
 
 JobStatus = Literal["scheduled", "running", "done"]
 
@@ -47,6 +47,10 @@ class JobRecord(BaseModel):
             **self.model_dump(mode="json", exclude_none=True),
         }
 
+    def contact_key(self, contact_id: str) -> str:
+        """The key one of the job's contacts goes by: its results and claims are filed under it."""
+        return contact_pk(self.channel, self.account_id, contact_id)
+
 
 class Attempt(BaseModel):
     """One offered content checked for one contact."""
@@ -74,3 +78,7 @@ class ResultRecord(BaseModel):
     claimed_at_ms: int
     finished_at_ms: int | None = None
     event_published: bool = False
+
+    def contact(self) -> tuple[Channel, str, str]:
+        """The contact this result is about: channel, account id, contact id."""
+        return parse_contact_pk(self.contact_pk)

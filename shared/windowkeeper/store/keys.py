@@ -32,9 +32,9 @@ Global secondary indexes (both sparse, both sharded so no single partition runs 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
-from windowkeeper.instants import to_ms
+from windowkeeper.instants import minute_of, to_ms
 from windowkeeper.policy.model import Channel
 
 CONTACT_PREFIX = "C#"
@@ -88,10 +88,6 @@ def account_shard_key(channel: Channel | str, account_id: str, contact_id: str) 
 
 def account_shard_keys(channel: Channel | str, account_id: str) -> list[str]:
     return [f"{account_pk(channel, account_id)}#{shard:02d}" for shard in range(ACCOUNT_SHARDS)]
-
-
-def minute_of(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 def due_bucket(due_at: datetime, contact_pk_value: str) -> str:

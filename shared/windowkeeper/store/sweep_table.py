@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from windowkeeper import aws
 from windowkeeper.ports.scheduling import DueQueryStats
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import DUE_INDEX, STATE_SK
+from windowkeeper.store.keys import DUE_INDEX, STATE_SK, due_buckets_for_minute
 
 CURSOR_KEY = {"pk": "SWEEP", "sk": "CURSOR"}
 DUE_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind", "due_window_ms")
@@ -54,22 +54,24 @@ class SweepStore:
         return True
 
     def due_items(
-        self, bucket: str, *, due_until_ms: int | None, stats: DueQueryStats
+        self, minute: str, *, due_until_ms: int | None, stats: DueQueryStats
     ) -> Iterator[dict[str, Any]]:
-        """Contact items in one due bucket (optionally only those due by ``due_until_ms``)."""
-        condition: ConditionBase = Key("due_bucket").eq(bucket)
-        if due_until_ms is not None:
-            condition = condition & Key("due_at_ms").lte(due_until_ms)
-        kwargs: dict[str, Any] = {"IndexName": DUE_INDEX, "KeyConditionExpression": condition}
-        while True:
-            page = self._table().query(**kwargs)
-            stats.queries += 1
-            stats.items_read += len(page["Items"])
-            for item in page["Items"]:
-                yield plain(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Items queued for ``minute`` (``instants.minute_of``), shard by shard of its due bucket
+        (optionally only those due by ``due_until_ms``)."""
+        for bucket in due_buckets_for_minute(minute):
+            condition: ConditionBase = Key("due_bucket").eq(bucket)
+            if due_until_ms is not None:
+                condition = condition & Key("due_at_ms").lte(due_until_ms)
+            kwargs: dict[str, Any] = {"IndexName": DUE_INDEX, "KeyConditionExpression": condition}
+            while True:
+                page = self._table().query(**kwargs)
+                stats.queries += 1
+                stats.items_read += len(page["Items"])
+                for item in page["Items"]:
+                    yield plain(item)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def move_notice(
         self,

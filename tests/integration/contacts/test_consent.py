@@ -11,12 +11,12 @@ from tests.support.accounts import PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper.events import DetailType
 from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, WindowChange
 from windowkeeper.ingest.observations import ContactKey
-from windowkeeper.ingest.writer import ContactWriter
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_change_records import ContactChange, consent_change
 from windowkeeper.store.contact_changes import update_contact
 from windowkeeper.store.contact_item import ContactRecord, StoredOptIn
+from windowkeeper.store.contact_writer import ContactWriter
 from windowkeeper.wiring import send as send_wiring
 
 from .conftest import AGENT, BOT, NOW, WINTER_SALE, ContactsStack, contact_path

@@ -12,9 +12,9 @@ from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, TENANT
 from tests.support.events import LambdaContext, http_api_event
 from tests.support.seed import human_owner
 from windowkeeper.events import DetailType
-from windowkeeper.ingest import service
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
+from windowkeeper.wiring import webhook as webhook_wiring
 from windowkeeper_tools.simulator import payloads
 
 from .conftest import (
@@ -82,8 +82,8 @@ def test_an_agent_takes_over_a_contact_the_webhook_created(
 ) -> None:
     # The webhook writes the contact item without a ``version`` attribute; the handover's
     # conditional update must then send no ``:version`` value (DynamoDB rejects unused values).
-    service.reset_caches()
-    request.addfinalizer(service.reset_caches)
+    webhook_wiring.reset_caches()
+    request.addfinalizer(webhook_wiring.reset_caches)
     monkeypatch.setattr(webhook_app, "utc_now", lambda: NOW)
     body = payloads.serialize(
         payloads.messenger_message(PAGE_ID, PSID, "Is my order on its way?", NOW - timedelta(minutes=10))

@@ -19,10 +19,9 @@ from tests.integration.scheduler.conftest import NOW, SchedulerStack
 from tests.integration.scheduler.test_followups import fire_input, followup_body
 from tests.support.accounts import TENANT, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
-from windowkeeper.instants import to_ms
+from windowkeeper.instants import minute_of, to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import StoredOptIn
-from windowkeeper.store.keys import minute_of
 from windowkeeper.store.stuck_records import CHECK_KINDS, STUCK_AFTER
 from windowkeeper.store.sweep_table import CURSOR_KEY
 

@@ -9,9 +9,8 @@ from typing import Any
 from tests.integration.scheduler.conftest import NOW, SchedulerStack
 from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID
 from windowkeeper import aws as wk_aws
-from windowkeeper.instants import to_ms
+from windowkeeper.instants import minute_of, to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.keys import minute_of
 from windowkeeper.store.sweep_table import CURSOR_KEY, SweepStore
 from windowkeeper.wiring import scheduler as wiring
 

@@ -23,7 +23,7 @@ import send_app
 import webhook_app
 from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, WA_PHONE_NUMBER_ID, WA_WABA_ID
 from tests.support.events import LambdaContext, http_api_event
-from windowkeeper.ingest import service
+from windowkeeper.wiring import webhook as webhook_wiring
 from windowkeeper_tools.simulator import payloads
 
 from .conftest import AGENT, BOT, NOW, SendStack
@@ -144,7 +144,7 @@ def _answers(stack: SendStack, channel: Channel, at: datetime | None) -> dict[st
 def test_as_of_answers_equal_the_live_answers_given_then(
     stack: SendStack, app_secret: str, monkeypatch: pytest.MonkeyPatch, channel: Channel
 ) -> None:
-    service.reset_caches()
+    webhook_wiring.reset_caches()
     live: dict[datetime, dict[str, Any]] = {}
     pending = list(PROBES)
     for offset, who, what in STORY:
@@ -178,7 +178,7 @@ def test_an_instant_past_the_retention_is_refused_not_guessed(
 ) -> None:
     """The WhatsApp number keeps its history 30 days (conftest): 25 days back, the messages that
     a rule would look back over (7 days) may be gone, so the gate says so with a 422."""
-    service.reset_caches()
+    webhook_wiring.reset_caches()
     _at_clock(monkeypatch, stack, NOW)
     _deliver(stack, app_secret, WHATSAPP.customer_says("Hello", NOW - timedelta(hours=1)))
     label, content, claims = WHATSAPP.questions[0]

@@ -19,11 +19,11 @@ from tests.support.bus import BusCapture, capture_bus
 from tests.support.events import LambdaContext, http_api_event
 from tests.unit.ingest.meta_fixtures import ALL_ACCOUNTS
 from windowkeeper import aws as wk_aws
-from windowkeeper.ingest import service
 from windowkeeper.ingest.signature import sign
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import plain
 from windowkeeper.store.keys import STATE_SK
+from windowkeeper.wiring import webhook as webhook_wiring
 from windowkeeper_tools.aws_resources import Resources
 
 NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)  # an hour after the fixtures' events
@@ -122,9 +122,9 @@ def stack(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[WebhookStack]:
-    service.reset_caches()
+    webhook_wiring.reset_caches()
     AccountStore(aws.table_name).put_all(ALL_ACCOUNTS)
     bus = capture_bus(aws.bus_name, "webhook-test-events")
     monkeypatch.setattr(webhook_app, "utc_now", lambda: NOW)
     yield WebhookStack(aws, app_secret, verify_token, bus, capsys)
-    service.reset_caches()
+    webhook_wiring.reset_caches()

@@ -23,8 +23,8 @@ from tests.integration.webhook.conftest import WebhookStack
 from tests.support import delivery_replay as replay_support
 from tests.support.delivery_replay import KINDS, Event
 from tests.unit.ingest.meta_fixtures import BASE_S
-from windowkeeper.ingest import service
 from windowkeeper.policy.model import Channel
+from windowkeeper.wiring import webhook as webhook_wiring
 
 _universe = iter(range(10**9))
 
@@ -63,7 +63,7 @@ def test_any_order_and_duplication_ends_like_one_orderly_delivery(
     stack: WebhookStack, history: list[Event], seed: int
 ) -> None:
     result = replay_support.replay(
-        history, service.WebhookSettings.from_env(), stack.app_secret, random.Random(seed)
+        history, webhook_wiring.WebhookSettings.from_env(), stack.app_secret, random.Random(seed)
     )
     assert result.differing == []
 
@@ -77,7 +77,7 @@ def test_replay_at_scale(stack: WebhookStack, capsys: pytest.CaptureFixture[str]
     history = [Event(e.channel, e.contact + 10**8, e.kind, e.at_s, e.serial) for e in history]
     batch = int(os.environ.get("WINDOWKEEPER_REPLAY_BATCH", "1"))  # events per orderly POST
     result = replay_support.replay(
-        history, service.WebhookSettings.from_env(), stack.app_secret, rng, batch=batch
+        history, webhook_wiring.WebhookSettings.from_env(), stack.app_secret, rng, batch=batch
     )
     with capsys.disabled():
         print(

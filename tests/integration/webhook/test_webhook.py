@@ -25,13 +25,13 @@ from tests.unit.ingest.meta_fixtures import (
     unescaped_utf8,
 )
 from windowkeeper import observability
-from windowkeeper.ingest import service
-from windowkeeper.ingest.quarantine import quarantine_key
 from windowkeeper.ingest.signature import sign
 from windowkeeper.instants import to_ms
+from windowkeeper.quarantine import quarantine_key
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.keys import contact_pk, due_bucket
+from windowkeeper.wiring import webhook as webhook_wiring
 
 PK_A = contact_pk("messenger", PAGE_ID, PSID_A)
 PK_B = contact_pk("messenger", PAGE_ID, PSID_B)
@@ -560,7 +560,7 @@ def test_notice_is_corrected_when_stored_state_changes_the_closing(stack: Webhoo
     """
     ad_account = MESSENGER.model_copy(update={"ctm_seven_day_window": True})
     AccountStore(stack.resources.table_name).put_all([ad_account])
-    service.reset_caches()
+    webhook_wiring.reset_caches()
     stack.post(raw("messenger_ad_referral_first_message.json"))  # T+1000, ad start
     first = stack.contact(PK_A)
     assert first is not None

@@ -35,11 +35,11 @@ TOOLS_ONLY: frozenset[str] = frozenset()  # code only the `windowkeeper` CLI run
 # (file relative to the repo, enclosing def) -> the functions that run the DynamoDB calls in it.
 # The scheduler runs the send core (SendService) when a follow-up fires or a job runs.
 CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
-    ("shared/windowkeeper/ingest/service.py", "_log_and_journal"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/batch_writer.py", "BatchPutTable.put_all"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/history_table.py", "put_history_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/history_table.py", "read_history"): frozenset({SEND, SCHEDULER}),
-    ("shared/windowkeeper/ingest/writer.py", "ContactWriter._correct_due"): frozenset({WEBHOOK}),
-    ("shared/windowkeeper/ingest/writer.py", "ContactWriter._update"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._correct_due"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._update"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.get.load"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.get_for_webhook.load"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.put_all"): TOOLS_ONLY,
@@ -300,7 +300,7 @@ def test_no_function_needs_delete_or_scan_on_the_main_table() -> None:
 
 
 def test_the_batch_writers_puts_are_not_counted_as_put_item() -> None:
-    (log,) = [c for c in dynamodb_calls() if c.qualname == "_log_and_journal"]
+    (log,) = [c for c in dynamodb_calls() if c.qualname == "BatchPutTable.put_all"]
     assert log.actions == {"dynamodb:BatchWriteItem"}
 
 

@@ -10,9 +10,11 @@ from tests.unit.ingest.meta_fixtures import BASE_MS, PSID_A
 from windowkeeper import aws
 from windowkeeper.ingest.delta import ConsentDelta, ContactDelta, RoutingDelta, WindowChange
 from windowkeeper.ingest.observations import ContactKey
-from windowkeeper.ingest.writer import DUE_ATTRIBUTES, ContactWriter
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.contact_write_plan import DUE_ATTRIBUTES
+from windowkeeper.store.contact_writer import ContactWriter
+from windowkeeper.store.keys import contact_pk
 
 KEY = ContactKey(Channel.MESSENGER, "104800000000001", PSID_A)
 WRITER = ContactWriter("table", lambda record: None)
@@ -56,7 +58,7 @@ def test_retry_drops_the_window_when_the_stored_one_is_newer_and_keeps_consent()
 
 def test_retry_of_a_fully_applied_delta_plans_nothing_to_write() -> None:
     first, _ = WRITER.plan(delta(window=WINDOW, consent=STOP), None, DUE)
-    stored = {**first.set, "pk": KEY.pk}
+    stored = {**first.set, "pk": contact_pk(KEY.channel, KEY.account_id, KEY.contact_id)}
     again, window_applied = WRITER.plan(delta(window=WINDOW, consent=STOP), stored, DUE)
     assert again.empty and not window_applied
 

@@ -9,6 +9,7 @@ verified get here: an unsigned sender cannot fill the bucket.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from windowkeeper import aws
@@ -34,3 +35,13 @@ def quarantine(bucket: str, body: bytes, *, reason: str, received_at: datetime, 
         Metadata=metadata,
     )
     return key
+
+
+@dataclass(frozen=True)
+class QuarantineBucket:
+    """``ports.webhook.Quarantine`` on the S3 bucket."""
+
+    bucket: str
+
+    def put(self, body: bytes, *, reason: str, received_at: datetime, detail: str = "") -> str:
+        return quarantine(self.bucket, body, reason=reason, received_at=received_at, detail=detail)

@@ -1,0 +1,51 @@
+"""What the webhook's ingest service needs from outside (built by ``wiring/webhook.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from windowkeeper.ingest.delta import ContactDelta
+from windowkeeper.ports.accounts import AccountDirectory
+from windowkeeper.ports.bus import EventPublisher
+from windowkeeper.store.contact_write_plan import DueFor, WriteResult
+
+
+class ContactStateWriter(Protocol):
+    """Writes one contact's delta as one guarded update (``store.contact_writer.ContactWriter``)."""
+
+    def write(self, delta: ContactDelta) -> WriteResult: ...
+
+
+# A writer whose ``due_*`` notice follows ``due_for`` (the POST's accounts and instant decide it).
+ContactWriterFactory = Callable[[DueFor], ContactStateWriter]
+
+
+class ItemBatch(Protocol):
+    """Idempotent puts of independent items (``store.batch_writer.BatchPutTable``)."""
+
+    def put_all(self, items: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class Quarantine(Protocol):
+    """Where authentic bodies we could not fully use are kept whole (``quarantine.QuarantineBucket``)."""
+
+    def put(self, body: bytes, *, reason: str, received_at: datetime, detail: str = "") -> str:
+        """Keep ``body`` with its reason; returns where (the same body lands on the same key)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookPorts:
+    accounts: AccountDirectory
+    contact_writer: ContactWriterFactory
+    items: ItemBatch
+    quarantine: Quarantine
+    publish: EventPublisher
+    # The app's webhook secret: ``app_secret`` (signatures) and ``verify_token`` (the handshake).
+    webhook_secret: Callable[[], Mapping[str, Any]]
+    # What the adapters above raise when their backend fails: answered 500 so Meta retries.
+    backend_errors: tuple[type[Exception], ...]
+    max_body_bytes: int
