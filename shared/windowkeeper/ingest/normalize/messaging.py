@@ -1,200 +1,45 @@
-"""Meta webhook payloads -> ``Observation``s: one per thing an event tells us about a contact.
-
-The normaliser names what the customer did (``CustomerActionKind``: message, quick reply,
-postback, reaction, referral into a thread, plugin opt-in, story reply or mention, WhatsApp call
-or the customer accepting our call); whether that kind opens or renews the window on that channel
-is the engine's dated rule data (``policy.engine.opens_window``), not decided here. Echoes of
-sends (ours, other apps', Meta's inbox), deliveries, reads, statuses, marketing opt-ins, comments
-(one private reply, README decision) and un-reactions are no customer window action at all.
-
-Contacts are keyed per business account: Messenger/Instagram ``(page or IG account id, PSID or
-IGSID)``; WhatsApp ``(metadata.phone_number_id, wa_id or the business-scoped user_id)``. An entry
-whose account we do not know is refused here (never filed under another tenant).
-"""
+"""Messenger and Instagram: messaging events, handover, comments and feed changes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import DetailType
-from windowkeeper.ingest.keywords import KeywordIntent, keyword_intent
 from windowkeeper.ingest.models import (
     HUMAN_INBOX_APP_IDS,
     Change,
-    Envelope,
     InstagramComment,
     MessagingEntry,
     MessagingEvent,
     PageFeedChange,
     Referral,
-    WaCall,
-    WaContact,
-    WaMessage,
-    WaReferral,
-    WaStatus,
-    WaUserPreference,
-    WaValue,
-    WhatsAppEntry,
+)
+from windowkeeper.ingest.normalize.common import (
+    MARKETING_STOP_STATUSES,
+    REFERRAL_OPENS_WINDOW,
+    EventBuilder,
+    first_problem,
+    model_event_id,
+    seconds_or_ms,
 )
 from windowkeeper.ingest.observations import (
     ConsentChange,
-    ContactKey,
-    EntryRejection,
     LogLine,
-    Normalized,
-    Observation,
     RoutingChange,
 )
-from windowkeeper.ingest.phone import country_calling_code
-from windowkeeper.instants import from_ms, to_ms
-from windowkeeper.policy.engine import opens_window
-from windowkeeper.policy.model import Channel, ConsentScope, ContactState, CustomerActionKind, EntryPoint
-from windowkeeper.policy.rules import marketing_backoff_until
-
-AccountResolver = Callable[[str, str], list[AccountConfig]]
-
-OBJECT_CHANNEL = {
-    "page": Channel.MESSENGER,
-    "instagram": Channel.INSTAGRAM,
-    "whatsapp_business_account": Channel.WHATSAPP,
-}
-WHATSAPP_FIELDS = frozenset({"messages", "calls", "user_preferences"})
-KEYWORD_OPT_OUT_SCOPES = frozenset({ConsentScope.ALL})  # "STOP" means no messages at all
-KEYWORD_OPT_IN_SCOPES = frozenset({ConsentScope.ALL, ConsentScope.OUTSIDE_WINDOW})
-CALL_ACCEPTED_STATUSES = frozenset({"accepted", "answered", "completed"})
-# Marketing-message opt-in webhooks (messaging_optins, M15/M11): the status Meta sends when the
-# person stops them. The reference spells it "STOP NOTIFICATIONS"; spacing/underscores are folded.
-MARKETING_STOP_STATUSES = frozenset({"STOP NOTIFICATIONS"})
-
-# Fact sheet §1.2 (M1, M2): a referral into a thread opens the window on its own, except a
-# Click-to-Messenger / Click-to-Direct ad click, which opens it only once the person sends a
-# message ("clicks a CTM ad *and then sends a message*"); an m.me / ig.me link (SHORTLINK, a
-# Messenger code, the chat plugin...) into an existing thread opens it. Sources not listed open it.
-REFERRAL_OPENS_WINDOW: dict[str, bool] = {
-    "ADS": False,  # M1, M2: the ad's first message opens it (and may start the 7-day ad window)
-    "SHORTLINK": True,  # M1, M2: m.me / ig.me link with ref into an existing thread
-    "MESSENGER_CODE": True,
-    "CUSTOMER_CHAT_PLUGIN": True,
-    "DISCOVER_TAB": True,
-}
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
 
 
-def event_hash(*parts: Any) -> str:
-    """A stable id for events Meta gives no id of their own (the same event hashes the same)."""
-    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def model_event_id(kind: str, account_id: str, event: BaseModel) -> str:
-    """``<kind>:<hash>`` for a Meta event without an id: the hash of the event as received."""
-    return f"{kind}:{event_hash(account_id, event.model_dump(mode='json'))}"
-
-
-def seconds_or_ms(value: int) -> int:
-    """Messenger/IG use epoch ms, WhatsApp and some IG ``changes`` epoch seconds."""
-    return value * 1000 if value < 100_000_000_000 else value
-
-
-class _Builder:
-    """Accumulates observations for one POST; one instance per ``normalize`` call."""
-
-    def __init__(self, resolve: AccountResolver) -> None:
-        self.resolve = resolve
-        self.out = Normalized()
-
-    # ------------------------------------------------------------ shared helpers
-
-    def _observe(
-        self,
-        account: AccountConfig,
-        contact_id: str,
-        *,
-        kind: str,
-        at_ms: int,
-        event_id: str,
-        detail_type: str | None,
-        detail: dict[str, Any] | None = None,
-        **fields: Any,
-    ) -> Observation:
-        key = ContactKey(account.channel, account.account_id, contact_id)
-        self.out.accounts[(account.channel, account.account_id)] = account
-        if account.channel is Channel.WHATSAPP and fields.get("country_code") is None:
-            # A wa_id is the phone number, so every fact about the contact tells its country: the
-            # stored identity must not depend on which kind of event happens to be written first
-            # (a consent-only write landing before a status-only POST that needs no write).
-            fields["country_code"] = country_calling_code(contact_id)
-        if fields.get("opens_window"):
-            # Which kinds open a window is the engine's rule data (per channel, dated).
-            fields["opens_window"] = _opens(account.channel, fields["action"], at_ms)
-        base = {
-            "channel": account.channel.value,
-            "account_id": account.account_id,
-            "tenant_id": account.tenant_id,
-            "contact_id": contact_id,
-            "kind": kind,
-            "at": from_ms(at_ms),
-        }
-        observation = Observation(
-            key=key,
-            tenant_id=account.tenant_id,
-            event_id=event_id,
-            kind=kind,
-            at_ms=at_ms,
-            detail_type=detail_type,
-            detail={**base, **(detail or {})},
-            **fields,
-        )
-        self.out.observations.append(observation)
-        return observation
-
-    def _consent(
-        self, account: AccountConfig, contact_id: str, at_ms: int, event_id: str, change: ConsentChange
-    ) -> None:
-        self._observe(
-            account,
-            contact_id,
-            kind="consent",
-            at_ms=at_ms,
-            event_id=f"{event_id}:consent",
-            detail_type=DetailType.CONSENT_CHANGED,
-            detail={
-                "source": change.source,
-                "opted_out": sorted(s.value for s in change.opt_out),
-                "opted_in": sorted(s.value for s in change.opt_in),
-            },
-            consent=change,
-        )
-
-    def _keyword(
-        self, account: AccountConfig, contact_id: str, at_ms: int, event_id: str, text: str | None
-    ) -> None:
-        intent = keyword_intent(text, account)
-        if intent is KeywordIntent.OPT_OUT:
-            change = ConsentChange(source="keyword", opt_out=KEYWORD_OPT_OUT_SCOPES)
-        elif intent is KeywordIntent.OPT_IN:
-            change = ConsentChange(source="keyword", opt_in=KEYWORD_OPT_IN_SCOPES, consent_on_record=True)
-        else:
-            return
-        self._consent(account, contact_id, at_ms, event_id, change)
-
-    def _reject(self, reason: str, webhook_object: str, entry_id: str, detail: str = "") -> None:
-        self.out.rejections.append(EntryRejection(reason, webhook_object, entry_id, detail))
-
-    # ------------------------------------------------------------ Messenger / Instagram
-
+class MessagingEvents(EventBuilder):
     def messaging_entry(self, webhook_object: str, channel: Channel, raw: dict[str, Any]) -> None:
         entry_id = str(raw.get("id", ""))
         try:
             entry = MessagingEntry.model_validate(raw)
         except ValidationError as error:
-            self._reject("schema_invalid", webhook_object, entry_id, _first_problem(error))
+            self._reject("schema_invalid", webhook_object, entry_id, first_problem(error))
             return
         account = next((a for a in self.resolve(webhook_object, entry.id) if a.channel is channel), None)
         if account is None:
@@ -538,7 +383,7 @@ class _Builder:
         try:
             comment = InstagramComment.model_validate(change.value)
         except ValidationError as error:
-            self._reject("schema_invalid", "instagram", entry.id, _first_problem(error))
+            self._reject("schema_invalid", "instagram", entry.id, first_problem(error))
             return
         if comment.from_.id == entry.id:
             self.out.ignored += 1  # our own comment (a reply in the thread under the post)
@@ -564,7 +409,7 @@ class _Builder:
         try:
             feed = PageFeedChange.model_validate(change.value)
         except ValidationError as error:
-            self._reject("schema_invalid", "page", entry.id, _first_problem(error))
+            self._reject("schema_invalid", "page", entry.id, first_problem(error))
             return
         if feed.item != "comment" or feed.verb != "add" or feed.comment_id is None or feed.from_ is None:
             self.out.ignored += 1  # posts, reactions, edits, removals: nothing to reply to
@@ -609,223 +454,6 @@ class _Builder:
 
     # ------------------------------------------------------------ WhatsApp
 
-    def whatsapp_entry(self, raw: dict[str, Any]) -> None:
-        webhook_object = "whatsapp_business_account"
-        entry_id = str(raw.get("id", ""))
-        try:
-            entry = WhatsAppEntry.model_validate(raw)
-        except ValidationError as error:
-            self._reject("schema_invalid", webhook_object, entry_id, _first_problem(error))
-            return
-        accounts: list[AccountConfig] | None = None
-        for change in entry.changes:
-            if change.field not in WHATSAPP_FIELDS:
-                self.out.events += 1
-                self.out.unknown_kinds.append(f"whatsapp:{change.field}")
-                continue
-            try:
-                value = WaValue.model_validate(change.value)
-            except ValidationError as error:
-                self._reject("schema_invalid", webhook_object, entry.id, _first_problem(error))
-                continue
-            if accounts is None:
-                accounts = self.resolve(webhook_object, entry.id)
-            phone_number_id = value.metadata.phone_number_id
-            account = next(
-                (a for a in accounts if a.channel is Channel.WHATSAPP and a.account_id == phone_number_id),
-                None,
-            )
-            if account is None:
-                self._reject("unknown_account", webhook_object, f"{entry.id}/{phone_number_id}")
-                continue
-            self.out.events += (
-                len(value.messages) + len(value.statuses) + len(value.calls) + len(value.user_preferences)
-            )
-            for message in value.messages:
-                self._wa_message(account, value.contacts, message)
-            for status in value.statuses:
-                self._wa_status(account, status)
-            for call in value.calls:
-                self._wa_call(account, value.contacts, call)
-            for preference in value.user_preferences:
-                self._wa_preference(account, preference)
-            if value.model_extra and "errors" in value.model_extra:
-                self.out.unknown_kinds.append("whatsapp:messages:errors")
-
-    def _wa_identity(self, contacts: Iterable[WaContact], contact_id: str) -> dict[str, Any]:
-        match = next((c for c in contacts if contact_id in (c.wa_id, c.user_id)), None)
-        return {
-            "country_code": country_calling_code(contact_id),
-            "whatsapp_user_id": match.user_id if match else None,
-            "display_name": match.profile.name if match and match.profile else None,
-        }
-
-    def _wa_message(self, account: AccountConfig, contacts: list[WaContact], message: WaMessage) -> None:
-        contact_id = message.from_ or message.from_user_id
-        if contact_id is None and len(contacts) == 1:
-            contact_id = contacts[0].wa_id or contacts[0].user_id
-        if contact_id is None:
-            self.out.ignored += 1
-            return
-        at_ms = message.timestamp * 1000
-        text, payload = _wa_text(message)
-        if message.type == "system":
-            self.out.ignored += 1  # Meta's note (e.g. number changed), not the customer writing
-            return
-        if message.type in {"interactive", "button"} and payload is not None:
-            action = CustomerActionKind.QUICK_REPLY
-        elif message.type == "reaction":
-            action = CustomerActionKind.REACTION
-        else:
-            action = CustomerActionKind.MESSAGE
-        entry_point = _wa_entry_point(message.referral)
-        detail: dict[str, Any] = {
-            "message_id": message.id,
-            "message_kind": message.type,
-            "text": text,
-            "action": action.value,
-        }
-        if payload is not None:
-            detail["payload"] = payload
-        if message.context and message.context.get("id"):
-            detail["reply_to"] = message.context["id"]
-        if message.referral is not None:
-            detail["referral"] = {
-                "source_type": message.referral.source_type,
-                "source_id": message.referral.source_id,
-                "ctwa_clid": message.referral.ctwa_clid,
-            }
-        self._observe(
-            account,
-            contact_id,
-            kind=action.value,
-            at_ms=at_ms,
-            event_id=message.id,
-            detail_type=DetailType.CUSTOMER_ACTION,
-            detail=detail,
-            action=action,
-            opens_window=True,
-            entry_point=entry_point,
-            log=LogLine(message.id, "in", message.type, text, "customer"),
-            **self._wa_identity(contacts, contact_id),
-        )
-        if message.type == "text":
-            self._keyword(account, contact_id, at_ms, message.id, text)
-
-    def _wa_status(self, account: AccountConfig, status: WaStatus) -> None:
-        contact_id = status.recipient_id or status.recipient_user_id
-        if contact_id is None:
-            self.out.ignored += 1
-            return
-        at_ms = status.timestamp * 1000
-        codes = [error.code for error in status.errors]
-        event_id = f"{status.id}:{status.status}"
-        detail: dict[str, Any] = {"message_id": status.id, "status": status.status, "error_codes": codes}
-        if status.pricing is not None:
-            detail["pricing"] = {"type": status.pricing.type, "category": status.pricing.category}
-        backoff_until = marketing_backoff_until(
-            account.channel, codes, datetime.fromtimestamp(status.timestamp, tz=UTC)
-        )
-        backoff = to_ms(backoff_until) if backoff_until is not None else None
-        self._observe(
-            account,
-            contact_id,
-            kind="status",
-            at_ms=at_ms,
-            event_id=event_id,
-            detail_type=DetailType.MESSAGE_STATUS,
-            detail=detail,
-            backoff_until_ms=backoff,
-            closed_early=131047 in codes,
-            country_code=country_calling_code(status.recipient_id),
-        )
-        if 131026 in codes:
-            self._observe(
-                account,
-                contact_id,
-                kind="unreachable",
-                at_ms=at_ms,
-                event_id=f"{event_id}:unreachable",
-                detail_type=DetailType.CONTACT_UNREACHABLE,
-                detail={"message_id": status.id, "error_code": 131026},
-                unreachable_reason="131026",
-            )
-        if 131050 in codes:
-            change = ConsentChange(source="error_131050", opt_out=frozenset({ConsentScope.MARKETING}))
-            self._consent(account, contact_id, at_ms, event_id, change)
-
-    def _wa_call(self, account: AccountConfig, contacts: list[WaContact], call: WaCall) -> None:
-        user_initiated = (call.direction or "USER_INITIATED").upper() == "USER_INITIATED"
-        contact_id = call.from_ if user_initiated else call.to
-        if contact_id is None:
-            self.out.ignored += 1
-            return
-        accepted = (call.status or "").lower() in CALL_ACCEPTED_STATUSES or bool(call.duration)
-        if not user_initiated and not accepted:
-            self.out.ignored += 1  # a business call the customer did not take opens nothing (W16)
-            return
-        at_ms = call.timestamp * 1000
-        event_id = f"call:{call.id}:{call.event or 'event'}"
-        log = (
-            None if call.event == "terminate" else LogLine(f"call-{call.id}", "in", "call", None, "customer")
-        )
-        self._observe(
-            account,
-            contact_id,
-            kind="call",
-            at_ms=at_ms,
-            event_id=event_id,
-            detail_type=DetailType.CUSTOMER_ACTION,
-            detail={
-                "call_id": call.id,
-                "event": call.event,
-                "direction": call.direction,
-                "status": call.status,
-            },
-            action=CustomerActionKind.CALL,
-            opens_window=True,
-            log=log,
-            **self._wa_identity(contacts, contact_id),
-        )
-
-    def _wa_preference(self, account: AccountConfig, preference: WaUserPreference) -> None:
-        contact_id = preference.wa_id or preference.user_id
-        value = preference.value.lower()
-        if contact_id is None or (preference.category or "marketing_messages") != "marketing_messages":
-            self.out.ignored += 1
-            return
-        at_ms = preference.timestamp * 1000
-        event_id = model_event_id("user_preferences", account.account_id, preference)
-        if value == "stop":
-            change = ConsentChange(source="user_preferences", opt_out=frozenset({ConsentScope.MARKETING}))
-        elif value == "resume":
-            change = ConsentChange(
-                source="user_preferences", opt_in=frozenset({ConsentScope.MARKETING}), marketing_opt_in=True
-            )
-        else:
-            self.out.ignored += 1
-            return
-        self._consent(account, contact_id, at_ms, event_id, change)
-
-
-def normalize(envelope: Envelope, resolve: AccountResolver) -> Normalized:
-    """Every entry and event of one POST; refused entries and unknown kinds are reported, not raised."""
-    builder = _Builder(resolve)
-    channel = OBJECT_CHANNEL[envelope.object]
-    for raw in envelope.entry:
-        if channel is Channel.WHATSAPP:
-            builder.whatsapp_entry(raw)
-        else:
-            builder.messaging_entry(envelope.object, channel, raw)
-    return builder.out
-
-
-def _opens(channel: Channel, action: CustomerActionKind, at_ms: int) -> bool:
-    probe = ContactState(channel=channel, account_id="-", contact_id="-", last_customer_action_kind=action)
-    at = from_ms(at_ms)
-    assert at is not None
-    return opens_window(probe, at)
-
 
 def _attachment_kind(attachments: list[Any]) -> str:
     first = attachments[0]
@@ -836,32 +464,3 @@ def _attachment_kind(attachments: list[Any]) -> str:
 
 def _referral_detail(referral: Referral) -> dict[str, Any]:
     return {"source": referral.source, "type": referral.type, "ref": referral.ref, "ad_id": referral.ad_id}
-
-
-def _wa_entry_point(referral: WaReferral | None) -> EntryPoint | None:
-    if referral is None:
-        return None
-    if referral.ctwa_clid or (referral.source_type or "").lower() == "ad":
-        return EntryPoint.CLICK_TO_WHATSAPP_AD
-    return EntryPoint.LINK
-
-
-def _wa_text(message: WaMessage) -> tuple[str | None, str | None]:
-    """(text shown to an agent, machine payload) for the message types that carry them."""
-    if message.text:
-        return message.text.get("body"), None
-    if message.interactive:
-        reply = message.interactive.get("button_reply") or message.interactive.get("list_reply")
-        if isinstance(reply, dict):
-            return reply.get("title"), reply.get("id")
-        return None, None
-    if message.button:
-        return message.button.get("text"), message.button.get("payload")
-    if message.reaction:
-        return message.reaction.get("emoji"), None
-    return None, None
-
-
-def _first_problem(error: ValidationError) -> str:
-    first = error.errors(include_url=False)[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
