@@ -31,11 +31,8 @@ from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_id
 from windowkeeper.instants import InstantError, parse_instant
 from windowkeeper.observability import metrics
 from windowkeeper.policy.model import Channel
-from windowkeeper.sending.contacts_service import (
-    ConsentRequest,
-    ContactRef,
-    HandoverRequest,
-)
+from windowkeeper.sending.api_models import ConsentRequest, HandoverRequest
+from windowkeeper.sending.contacts_service import ContactRef
 from windowkeeper.wiring import send as wiring
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream

@@ -29,8 +29,7 @@ from windowkeeper.http import ErrorBody
 from windowkeeper.policy.model import Decision
 from windowkeeper.scheduling.followup_service import FollowupIn
 from windowkeeper.scheduling.job_service import ReengagementIn
-from windowkeeper.sending.api_models import CheckRequest, SendRequest
-from windowkeeper.sending.contacts_service import ConsentRequest, HandoverRequest
+from windowkeeper.sending.api_models import CheckRequest, ConsentRequest, HandoverRequest, SendRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.yaml"

@@ -17,6 +17,7 @@ from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant
 from windowkeeper.policy.model import (
     Channel,
+    ConsentScope,
     Content,
     ContentKind,
     OutboundRequest,
@@ -127,3 +128,40 @@ class CheckRequest(SendRequest):
         default=None,
         description="ISO 8601 instant with an offset; the decision as of then (default: now).",
     )
+
+
+# --- the contacts API's request bodies --------------------------------------------------------------
+class HandoverRequest(_Body):
+    """``POST .../handover``: who should own the conversation from now on."""
+
+    # What ``_inbox_only_for_human`` checks, said in the JSON Schema too.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"to": {"const": "human"}}},
+                {"properties": {"to": {"const": "bot"}, "inbox": {"const": "console"}}},
+            ]
+        },
+    )
+
+    to: Literal["human", "bot"]
+    inbox: Literal["console", "meta"] = Field(
+        default="console",
+        description="human only: 'console' = an agent of ours; 'meta' = Meta's Page/Instagram Inbox.",
+    )
+
+    @model_validator(mode="after")
+    def _inbox_only_for_human(self) -> Self:
+        if self.to == "bot" and self.inbox != "console":
+            raise ValueError("'inbox' applies only when handing over to a human")
+        return self
+
+
+class ConsentRequest(_Body):
+    """``POST .../consent``: a consent change the customer gave outside the chat (e.g. by phone)."""
+
+    scope: ConsentScope
+    action: Literal["opt_out", "opt_in"]
+    note: str | None = Field(default=None, max_length=1000, description="Kept only as a SHA-256 hash.")

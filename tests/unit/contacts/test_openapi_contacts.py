@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from windowkeeper.sending.contacts_service import ConsentRequest, HandoverRequest
+from windowkeeper.sending.api_models import ConsentRequest, HandoverRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
 CONTACT = "/v1/contacts/{channel}/{account_id}/{contact_id}"

@@ -12,8 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from windowkeeper.http import ApiError
 from windowkeeper.scheduling.job_service import ReengagementIn
-from windowkeeper.sending.api_models import SendRequest
-from windowkeeper.sending.contacts_service import HandoverRequest
+from windowkeeper.sending.api_models import HandoverRequest, SendRequest
 from windowkeeper_tools.openapi import REQUEST_MODELS, build_document, render, served_routes
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"

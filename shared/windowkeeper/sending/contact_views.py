@@ -1,0 +1,281 @@
+"""The contacts API's read side: a contact's window state, its audit trail and messages, the
+tenant's conversations and accounts. Nothing here writes, except the tenant gate's record of a
+refused cross-tenant attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from windowkeeper import errors
+from windowkeeper.accounts import AccountConfig
+from windowkeeper.asof import contact_as_of
+from windowkeeper.auth import Principal
+from windowkeeper.instants import from_ms
+from windowkeeper.ownership import ConversationState, conversation_state, effective_owner
+from windowkeeper.policy.model import (
+    AccountProfile,
+    Channel,
+    ContactState,
+    Option,
+    Sender,
+    SenderKind,
+    WindowClosings,
+)
+from windowkeeper.sending.contact_json import consent_json, iso, owner_json, windows_json
+from windowkeeper.sending.contacts_base import (
+    CONVERSATIONS_LIMIT_MAX,
+    MESSAGES_LIMIT_MAX,
+    ContactRef,
+    ContactsBase,
+)
+from windowkeeper.store.audit_records import (
+    AUDIT_LIST_MAX,
+    InvalidCursorError,
+)
+from windowkeeper.store.contact_item import ContactRecord
+
+
+@dataclass
+class ContactViews(ContactsBase):
+    # --- GET /v1/contacts/{channel}/{account_id}/{contact_id} -------------------------------------
+    def contact_view(
+        self, principal: Principal, ref: ContactRef, *, at: datetime, now: datetime
+    ) -> dict[str, Any]:
+        """The contact's window state as of ``at``; ``now`` (the server's instant) stamps what is
+        recorded, such as a refused cross-tenant attempt."""
+        account, stored = self.load(principal, ref, now)
+        record = contact_as_of(
+            self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
+        )
+        profile = account.profile()
+        state = record.to_state()
+        closings = self.window_closings(state, profile)
+        options = tuple(self.evaluate_paths(state, profile, principal.sender(), at))
+        label = self._label(state, profile, closings, at, options if principal.is_human_agent else None)
+        return {
+            "status": "ok",
+            "as_of": iso(at),
+            "contact": {
+                "channel": record.channel.value,
+                "account_id": record.account_id,
+                "contact_id": record.contact_id,
+                "display_name": record.display_name,
+            },
+            "state": label.value,
+            "last_customer_action": {
+                "at": iso(from_ms(record.last_customer_action_ms)),
+                "kind": record.last_customer_action_kind.value if record.last_customer_action_kind else None,
+                "entry_point": record.entry_point.value if record.entry_point else None,
+            },
+            "windows": windows_json(closings),
+            "paths": [option.model_dump(mode="json") for option in options],
+            "owner": owner_json(effective_owner(record, profile, at)),
+            "consent": consent_json(record),
+            "unreachable": (
+                {"since": iso(from_ms(record.unreachable_since_ms)), "reason": record.unreachable_reason}
+                if record.unreachable_since_ms is not None
+                else None
+            ),
+            "marketing_backoff_until": iso(from_ms(record.marketing_backoff_until_ms)),
+            "window_closed_early_at": iso(from_ms(record.window_closed_early_ms)),
+            "pending_followups": self._pending_followups(record),
+        }
+
+    def _label(
+        self,
+        state: ContactState,
+        profile: AccountProfile,
+        closings: WindowClosings,
+        at: datetime,
+        human_options: Sequence[Option] | None = None,
+    ) -> ConversationState:
+        """The console's state label at ``at``; ``human_options`` when a person's were evaluated already.
+
+        The label describes the conversation, not the caller: it is what a person could send,
+        whoever asks (an automation sees its own paths under "paths").
+        """
+        if human_options is None:
+            human_options = tuple(self.evaluate_paths(state, profile, _CONSOLE_AGENT, at))
+        return conversation_state(
+            state,
+            human_options,
+            free_form_closes_at=closings.free_form_closes_at,
+            lead_time=timedelta(seconds=profile.expiry_lead_time_seconds),
+            now=at,
+        )
+
+    def _pending_followups(self, record: ContactRecord) -> list[dict[str, Any]]:
+        """The contact's scheduled follow-ups, soonest first."""
+        scheduled = [
+            f
+            for f in self.stores.followups.list_for_contact(
+                record.channel, record.account_id, record.contact_id
+            )
+            if f.status == "scheduled"
+        ]
+        scheduled.sort(key=lambda f: (f.send_at_ms, f.followup_id))
+        return [
+            {
+                "followup_id": f.followup_id,
+                "send_at": iso(from_ms(f.send_at_ms)),
+                "purpose": f.purpose,
+                "tag": f.tag,
+                "has_fallback": f.fallback_content is not None,
+                "cancel_if_customer_replied": f.cancel_if_customer_replied,
+            }
+            for f in scheduled
+        ]
+
+    # --- GET .../decisions -----------------------------------------------------------------------
+    def decisions(
+        self,
+        principal: Principal,
+        ref: ContactRef,
+        *,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= AUDIT_LIST_MAX:
+            raise errors.InvalidInput(
+                "invalid_request", f"The request is not valid: limit: between 1 and {AUDIT_LIST_MAX}."
+            )
+        _, record = self.load(principal, ref, now)
+        try:
+            entries, next_cursor = self.stores.audit.list(record.pk, limit, cursor, now=now)
+        except InvalidCursorError as error:
+            raise errors.InvalidInput(
+                "invalid_cursor", "The cursor is not one this listing handed out."
+            ) from error
+        return {
+            "status": "ok",
+            "decisions": [{**e.model_dump(mode="json"), "at": iso(from_ms(e.at_ms))} for e in entries],
+            "next_cursor": next_cursor,
+        }
+
+    # --- GET .../messages ------------------------------------------------------------------------
+    def messages(
+        self,
+        principal: Principal,
+        ref: ContactRef,
+        *,
+        limit: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= MESSAGES_LIMIT_MAX:
+            raise errors.InvalidInput(
+                "invalid_request",
+                f"The request is not valid: limit: between 1 and {MESSAGES_LIMIT_MAX}.",
+            )
+        account, _ = self.load(principal, ref, now)
+        logged = self.stores.conversation_log.list(
+            account.channel, account.account_id, ref.contact_id, now=now, limit=limit
+        )
+        return {
+            "status": "ok",
+            "messages": [{**m.model_dump(mode="json"), "at": iso(from_ms(m.at_ms))} for m in logged],
+        }
+
+    # --- GET /v1/conversations -------------------------------------------------------------------
+    def conversations(
+        self,
+        principal: Principal,
+        *,
+        channel: Channel | None,
+        account_id: str | None,
+        limit: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The tenant's conversations, most recent customer action first, each labelled at ``now``.
+
+        Reads GSI ``account-index``: one Query per shard of each account (newest first, at most
+        ``limit`` each), merged by ``last_customer_action_ms``.
+        """
+        if not 1 <= limit <= CONVERSATIONS_LIMIT_MAX:
+            raise errors.InvalidInput(
+                "invalid_request",
+                f"The request is not valid: limit: between 1 and {CONVERSATIONS_LIMIT_MAX}.",
+            )
+        if account_id is not None:
+            if channel is None:
+                raise errors.InvalidInput(
+                    "invalid_request", "The request is not valid: account_id needs channel."
+                )
+            accounts = [self.account_for(principal, channel, account_id, contact_id=None, now=now)]
+        else:
+            accounts = [
+                a
+                for a in self.accounts.list_for_tenant(principal.tenant_id)
+                if channel is None or a.channel is channel
+            ]
+        records: list[tuple[AccountConfig, ContactRecord]] = []
+        for account in accounts:
+            records.extend((account, r) for r in self._recent_contacts(account, limit))
+        records.sort(key=lambda pair: (pair[1].last_customer_action_ms or 0, pair[1].pk), reverse=True)
+        return {
+            "status": "ok",
+            "as_of": iso(now),
+            "conversations": [self._row(account, record, now) for account, record in records[:limit]],
+        }
+
+    def _recent_contacts(self, account: AccountConfig, limit: int) -> list[ContactRecord]:
+        return self.stores.contacts.recent(
+            account.channel, account.account_id, tenant_id=account.tenant_id, limit=limit
+        )
+
+    def _row(self, account: AccountConfig, record: ContactRecord, now: datetime) -> dict[str, Any]:
+        profile = account.profile()
+        state = record.to_state()
+        closings = self.window_closings(state, profile)
+        label = self._label(state, profile, closings, now)
+        return {
+            "channel": record.channel.value,
+            "account_id": record.account_id,
+            "contact_id": record.contact_id,
+            "display_name": record.display_name,
+            "last_customer_action": {
+                "at": iso(from_ms(record.last_customer_action_ms)),
+                "kind": record.last_customer_action_kind.value if record.last_customer_action_kind else None,
+            },
+            "state": label.value,
+            "windows": windows_json(closings),
+            "owner": owner_json(effective_owner(record, profile, now)),
+        }
+
+    # --- GET /v1/accounts ------------------------------------------------------------------------
+    def accounts_of(self, principal: Principal) -> dict[str, Any]:
+        """The tenant's accounts for the console (template picker and preview); no secret ids or tokens."""
+        return {
+            "status": "ok",
+            "accounts": [
+                {
+                    "channel": a.channel.value,
+                    "account_id": a.account_id,
+                    "display_name": a.display_name,
+                    "permissions": sorted(a.permissions),
+                    "uses_conversation_routing": a.uses_conversation_routing,
+                    "expiry_lead_time_seconds": a.expiry_lead_time_seconds,
+                    "human_idle_return_seconds": a.human_idle_return_seconds,
+                    "templates": [
+                        {
+                            "name": t.name,
+                            "language": t.language,
+                            "category": t.category.value,
+                            "status": t.status.value,
+                            "parameters": list(t.parameters),
+                            # The approved text with {{n}} placeholders: the console previews it filled in.
+                            "body": t.body,
+                        }
+                        for t in a.templates
+                    ],
+                }
+                for a in self.accounts.list_for_tenant(principal.tenant_id)
+            ],
+        }
+
+
+# The sender the state label is computed for: "a person in the console".
+_CONSOLE_AGENT = Sender(kind=SenderKind.HUMAN, principal_id="console")
