@@ -51,7 +51,6 @@ from windowkeeper.store.message_records import message_item
 
 logger = Logger(child=True)
 
-DEFAULT_MAX_BODY_BYTES = 1_048_576
 # One invocation writes chunk after chunk while at least TIME_RESERVE_SECONDS are left (room for
 # one more chunk, the quarantine put and the answer); the rest of the body is deferred.
 TIME_RESERVE_SECONDS = 3.0

@@ -8,37 +8,28 @@ re-reads account profiles at most once a minute (``store.account_table``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
+from pydantic import Field
+
 from windowkeeper.ingest import service
 from windowkeeper.ports.webhook import WebhookPorts
+from windowkeeper.settings import EnvSettings
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
-    table_name: str
-    quarantine_bucket: str
-    secret_id: str
-    event_bus: str
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+class WebhookSettings(EnvSettings):
+    """The environment the template gives the webhook function."""
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            table_name=env["TABLE_NAME"],
-            quarantine_bucket=env["QUARANTINE_BUCKET"],
-            secret_id=env["WEBHOOK_SECRET_ID"],
-            event_bus=env["EVENT_BUS_NAME"],
-            max_body_bytes=int(env.get("MAX_WEBHOOK_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
-        )
+    table_name: str = Field(min_length=1)
+    quarantine_bucket: str = Field(min_length=1)
+    webhook_secret_id: str = Field(min_length=1)
+    event_bus_name: str = Field(min_length=1)
+    max_webhook_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
 
 
 @cache
@@ -54,17 +45,17 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
     from windowkeeper.store.contact_writer import ContactWriter  # noqa: PLC0415
 
     def webhook_secret() -> Mapping[str, Any]:
-        return secrets.get_json_secret(settings.secret_id)  # cached by windowkeeper.secrets
+        return secrets.get_json_secret(settings.webhook_secret_id)  # cached by windowkeeper.secrets
 
     return WebhookPorts(
         accounts=AccountStore(settings.table_name),
         contact_writer=partial(ContactWriter, settings.table_name),
         items=BatchPutTable(settings.table_name),
         quarantine=QuarantineBucket(settings.quarantine_bucket),
-        publish=partial(bus.publish, bus=settings.event_bus),
+        publish=partial(bus.publish, bus=settings.event_bus_name),
         webhook_secret=webhook_secret,
         backend_errors=(ClientError, BotoCoreError, PublishError),
-        max_body_bytes=settings.max_body_bytes,
+        max_body_bytes=settings.max_webhook_body_bytes,
     )
 
 
