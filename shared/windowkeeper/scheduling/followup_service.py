@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant, from_ms, to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Decision, Purpose
+from windowkeeper.ports.bus import EventPublisher
 from windowkeeper.ports.scheduling import FollowupRepository, ScheduleCreator, SendOutcomeLike, SendPort
 from windowkeeper.schedule_rules import ScheduleError, validate_one_time
 from windowkeeper.sending.api_models import ContentIn, SendRequest
@@ -56,7 +57,6 @@ PREVIEW_NOTE = (
 
 AccountLookup = Callable[[Channel, str], AccountConfig | None]
 ContactLookup = Callable[[Channel, str, str], ContactRecord | None]
-Publisher = Callable[[Iterable[BusEvent]], int]
 
 
 class FollowupIn(BaseModel):
@@ -141,7 +141,7 @@ class FollowupService:
     sender: SendPort
     accounts: AccountLookup
     contacts: ContactLookup
-    publish: Publisher
+    publish: EventPublisher
 
     # ------------------------------------------------------------------ API
     def _account_for(self, principal: Principal, channel: Channel, account_id: str) -> AccountConfig:

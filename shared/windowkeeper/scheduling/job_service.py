@@ -35,6 +35,7 @@ from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ids import AccountId, ContactId
 from windowkeeper.instants import InputInstant, from_ms, to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Purpose
+from windowkeeper.ports.bus import EventPublisher
 from windowkeeper.ports.scheduling import JobRepository, ScheduleCreator, SendPort
 from windowkeeper.schedule_rules import MIN_LEAD, ScheduleError, validate_one_time
 from windowkeeper.sending.api_models import ContentIn, SendRequest
@@ -53,7 +54,6 @@ SAFETY_MARGIN_SECONDS = 15.0
 PUBLISH_BATCH = 10
 
 AccountLookup = Callable[[Channel, str], AccountConfig | None]
-Publisher = Callable[[Iterable[BusEvent]], int]
 
 
 class ReengagementIn(BaseModel):
@@ -152,7 +152,7 @@ class JobService:
     schedules: ScheduleCreator
     sender: SendPort
     accounts: AccountLookup
-    publish: Publisher
+    publish: EventPublisher
     time_left: Callable[[], float] | None = None
     _pending_events: list[tuple[BusEvent, str]] = field(default_factory=list)
 

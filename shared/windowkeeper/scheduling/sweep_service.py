@@ -26,7 +26,7 @@ which reports them (``followup.stuck`` / ``reengagement.stuck``) and marks them 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
 from windowkeeper.instants import from_ms, minute_of, to_ms
 from windowkeeper.policy.model import Channel
+from windowkeeper.ports.bus import EventPublisher
 from windowkeeper.ports.scheduling import DueNotices, DueQueryStats, WindowClosingsFn
 from windowkeeper.scheduling.notices import (
     Notice,
@@ -57,7 +58,6 @@ CURSOR_SAVE_EVERY = 60  # minutes: progress survives a run that dies half way th
 SAFETY_MARGIN_SECONDS = 10.0  # stop before the Lambda timeout, leaving time to save the cursor
 
 AccountLookup = Callable[[Channel, str], AccountConfig | None]
-Publisher = Callable[[Iterable[BusEvent]], int]
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Sweeper:
     store: DueNotices
     accounts: AccountLookup
     closings: WindowClosingsFn
-    publish: Publisher
+    publish: EventPublisher
     stuck: StuckReporter  # sends that never finished, met on the same due-index
     max_minutes: int = MAX_MINUTES_PER_RUN
     # Seconds left before the invocation times out (the Lambda context's clock); None: unbounded.

@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 from windowkeeper import aws
 from windowkeeper.ports.scheduling import DueQueryStats
 from windowkeeper.store.contact_item import plain
+from windowkeeper.store.contact_write_plan import DUE_ATTRIBUTES
 from windowkeeper.store.keys import DUE_INDEX, STATE_SK, due_buckets_for_minute
 
 CURSOR_KEY = {"pk": "SWEEP", "sk": "CURSOR"}
-DUE_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind", "due_window_ms")
 
 
 @dataclass(frozen=True)
