@@ -31,7 +31,7 @@ from windowkeeper.ids import ACCOUNT_ID_MAX, CONTACT_ID_MAX, checked_id
 from windowkeeper.instants import InstantError, parse_instant
 from windowkeeper.observability import metrics
 from windowkeeper.policy.model import Channel
-from windowkeeper.sending.api_models import ConsentRequest, HandoverRequest
+from windowkeeper.sending.api_models import AuditFilters, ConsentRequest, HandoverRequest
 from windowkeeper.sending.contacts_service import ContactRef
 from windowkeeper.wiring import send as wiring
 
@@ -39,6 +39,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upst
 
 CONTACT = "/v1/contacts/<channel>/<account_id>/<contact_id>"
 DECISIONS_DEFAULT_LIMIT = 20
+AUDIT_DEFAULT_LIMIT = 50
 MESSAGES_DEFAULT_LIMIT = 50
 CONVERSATIONS_DEFAULT_LIMIT = 50
 
@@ -93,11 +94,18 @@ def _limit(default: int) -> int:
         raise ApiError(400, "invalid_request", "The request is not valid: limit: a whole number.") from error
 
 
-def _instant(raw: str) -> datetime:
+def _instant(raw: str, name: str = "at") -> datetime:
     try:
         return parse_instant(raw)
     except InstantError as error:
-        raise ApiError(400, "invalid_instant", f"The query parameter 'at' is not usable: {error}.") from error
+        raise ApiError(
+            400, "invalid_instant", f"The query parameter '{name}' is not usable: {error}."
+        ) from error
+
+
+def _optional_instant(name: str) -> datetime | None:
+    raw = _query(name)
+    return _instant(raw, name) if raw is not None else None
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -167,6 +175,25 @@ def get_conversations() -> Response[Any]:
         now=utc_now(),
     )
     _count("ConversationListViews")
+    return json_response(200, body)
+
+
+@router.get("/v1/audit")
+def get_tenant_audit() -> Response[Any]:
+    principal = _principal()
+    filters = AuditFilters.model_validate(
+        {name: value for name in AuditFilters.model_fields if (value := _query(name)) is not None}
+    )
+    body = wiring.contacts_service().tenant_audit(
+        principal,
+        filters,
+        since=_optional_instant("since"),
+        until=_optional_instant("until"),
+        limit=_limit(AUDIT_DEFAULT_LIMIT),
+        cursor=_query("cursor"),
+        now=utc_now(),
+    )
+    _count("TenantAuditViews")
     return json_response(200, body)
 
 

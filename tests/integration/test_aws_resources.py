@@ -44,7 +44,11 @@ def test_table_key_schema_and_indexes_match_the_template(aws: Resources) -> None
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     created_indexes = _by_name(described["GlobalSecondaryIndexes"], "IndexName")
     declared_indexes = _by_name(declared["GlobalSecondaryIndexes"], "IndexName")
-    assert set(created_indexes) == set(declared_indexes) == {keys.DUE_INDEX, keys.ACCOUNT_INDEX}
+    assert (
+        set(created_indexes)
+        == set(declared_indexes)
+        == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.AUDIT_INDEX}
+    )
     for name, declared_index in declared_indexes.items():
         assert created_indexes[name]["KeySchema"] == declared_index["KeySchema"]
         assert created_indexes[name]["Projection"] == declared_index["Projection"]

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from windowkeeper.policy.model import Channel
 from windowkeeper.ports.contacts import ContactReader
-from windowkeeper.store.audit_records import AuditEntry
+from windowkeeper.store.audit_records import AuditEntry, AuditQuery
 from windowkeeper.store.claim_records import AgentActivity, ContactWrite, MetaVerdicts, SentMessage
 from windowkeeper.store.contact_change_records import ContactUpdate, Plan
 from windowkeeper.store.contact_item import ContactRecord
@@ -52,6 +52,11 @@ class AuditLog(Protocol):
 
     def append(self, pk: str, at: datetime, entry: AuditEntry) -> None:
         """File ``entry`` under ``at`` (its ``at_ms``); never overwrites a record."""
+        ...
+
+    def query_tenant(self, query: AuditQuery, *, now: datetime) -> tuple[list[AuditEntry], str | None]:
+        """A tenant's records matching ``query``, newest first, without those past retention at
+        ``now``; the cursor of the next page, or None on the last."""
         ...
 
     def list(

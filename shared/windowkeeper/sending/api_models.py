@@ -21,6 +21,7 @@ from windowkeeper.policy.model import (
     Content,
     ContentKind,
     OutboundRequest,
+    Path,
     Purpose,
 )
 
@@ -165,3 +166,19 @@ class ConsentRequest(_Body):
     scope: ConsentScope
     action: Literal["opt_out", "opt_in"]
     note: str | None = Field(default=None, max_length=1000, description="Kept only as a SHA-256 hash.")
+
+
+class AuditFilters(_Body):
+    """``GET /v1/audit``'s filters (query parameters); every one given must match."""
+
+    agent: str | None = Field(
+        default=None, min_length=1, max_length=256, description="The acting principal's subject."
+    )
+    path: Path | None = None
+    reason: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="One of the record's reasons."
+    )
+    kind: Literal["decision", "consent"] | None = None
+    outcome: Literal["sent", "refused", "failed", "unknown", "recorded", "unchanged"] | None = None
+    channel: Channel | None = None
+    account_id: AccountId | None = None

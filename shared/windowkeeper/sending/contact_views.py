@@ -24,6 +24,7 @@ from windowkeeper.policy.model import (
     SenderKind,
     WindowClosings,
 )
+from windowkeeper.sending.api_models import AuditFilters
 from windowkeeper.sending.contact_json import consent_json, iso, owner_json, windows_json
 from windowkeeper.sending.contacts_base import (
     CONVERSATIONS_LIMIT_MAX,
@@ -33,7 +34,10 @@ from windowkeeper.sending.contacts_base import (
 )
 from windowkeeper.store.audit_records import (
     AUDIT_LIST_MAX,
+    TENANT_AUDIT_MAX_DAYS,
+    AuditQuery,
     InvalidCursorError,
+    decode_audit_cursor,
 )
 from windowkeeper.store.contact_item import ContactRecord
 
@@ -153,6 +157,58 @@ class ContactViews(ContactsBase):
         return {
             "status": "ok",
             "decisions": [{**e.model_dump(mode="json"), "at": iso(from_ms(e.at_ms))} for e in entries],
+            "next_cursor": next_cursor,
+        }
+
+    # --- GET /v1/audit ---------------------------------------------------------------------------
+    def tenant_audit(
+        self,
+        principal: Principal,
+        filters: AuditFilters,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The principal's tenant's audit records in ``[since, until)`` (default: the last day),
+        newest first, filtered by agent, path, reason, kind, outcome, channel and account."""
+        if not 1 <= limit <= AUDIT_LIST_MAX:
+            raise errors.InvalidInput(
+                "invalid_request", f"The request is not valid: limit: between 1 and {AUDIT_LIST_MAX}."
+            )
+        until = until or now
+        since = since or until - timedelta(days=1)
+        if since >= until:
+            raise errors.InvalidInput("invalid_range", "'since' must be before 'until'.")
+        if until - since > timedelta(days=TENANT_AUDIT_MAX_DAYS):
+            raise errors.InvalidInput(
+                "range_too_long",
+                f"One query spans at most {TENANT_AUDIT_MAX_DAYS} days; page through longer periods "
+                "with several queries.",
+            )
+        try:
+            before = decode_audit_cursor(cursor, principal.tenant_id) if cursor else None
+        except InvalidCursorError as error:
+            raise errors.InvalidInput(
+                "invalid_cursor", "The cursor is not one this listing handed out."
+            ) from error
+        query = AuditQuery(
+            tenant_id=principal.tenant_id,
+            since=since,
+            until=until,
+            limit=limit,
+            before_sk=before,
+            **filters.model_dump(mode="json", exclude_none=True),
+        )
+        entries, next_cursor = self.stores.audit.query_tenant(query, now=now)
+        return {
+            "status": "ok",
+            "tenant_id": principal.tenant_id,
+            "since": iso(since),
+            "until": iso(until),
+            "entries": [{**e.model_dump(mode="json"), "at": iso(from_ms(e.at_ms))} for e in entries],
             "next_cursor": next_cursor,
         }
 

@@ -20,14 +20,26 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from boto3.dynamodb.conditions import Key
 
 from windowkeeper import aws
 from windowkeeper.instants import to_ms
-from windowkeeper.store.audit_records import AUDIT_LIST_MAX, AuditEntry, InvalidCursorError, audit_sk
+from windowkeeper.store.audit_records import (
+    AUDIT_LIST_MAX,
+    TENANT_AUDIT_READ_BUDGET,
+    AuditEntry,
+    AuditQuery,
+    InvalidCursorError,
+    audit_sk,
+    audit_sk_floor,
+    encode_audit_cursor,
+    index_attributes,
+)
 from windowkeeper.store.contact_item import plain
-from windowkeeper.store.keys import DECISION_SK_PREFIX
+from windowkeeper.store.keys import AUDIT_INDEX, DECISION_SK_PREFIX, audit_shard_keys
 
 
 def append_audit(table_name: str, pk: str, at: datetime, entry: AuditEntry) -> dict[str, Any]:
@@ -37,6 +49,7 @@ def append_audit(table_name: str, pk: str, at: datetime, entry: AuditEntry) -> d
     item: dict[str, Any] = {
         "pk": pk,
         "sk": audit_sk(at, entry.audit_id),
+        **index_attributes(entry),
         **entry.model_dump(mode="json", exclude_none=True),
     }
     aws.table(table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -95,6 +108,58 @@ def list_decisions(
     return [AuditEntry.model_validate(i) for i in items], (encode_cursor(last_key) if last_key else None)
 
 
+def query_tenant_audit(
+    table_name: str, query: AuditQuery, *, now: datetime
+) -> tuple[list[AuditEntry], str | None]:
+    """A tenant's matching records, newest first, and the cursor of the next page (None: done).
+
+    Day by day, newest first: every shard of the day is read newest first until it yields
+    ``limit + 1`` matches (or runs out), and the shards are merged by record key. A page ends
+    when it has more than ``limit`` matches, or at the end of a day once it has read
+    ``TENANT_AUDIT_READ_BUDGET`` records (a filter matching little must not read a month at
+    once): its cursor then continues with the next older day.
+    """
+    table = aws.table(table_name)
+    now_s = int(now.timestamp())
+    found: list[tuple[str, AuditEntry]] = []
+    read = 0
+    for day in query.days():
+        day_found: list[tuple[str, AuditEntry]] = []
+        for shard in audit_shard_keys(query.tenant_id, day):
+            matched = 0
+            kwargs: dict[str, Any] = {
+                "IndexName": AUDIT_INDEX,
+                "KeyConditionExpression": Key("audit_shard").eq(shard)
+                & Key("sk").between(query.lowest_sk, query.highest_sk),
+                "ScanIndexForward": False,
+                "Limit": min(100, query.limit + 1),
+            }
+            while matched <= query.limit:
+                page = table.query(**kwargs)
+                for raw in page["Items"]:
+                    read += 1
+                    item = plain(raw)
+                    if item["sk"] == query.highest_sk or int(item.get("expires_at", now_s + 1)) <= now_s:
+                        continue
+                    entry = AuditEntry.model_validate(item)
+                    if query.matches(entry):
+                        day_found.append((str(item["sk"]), entry))
+                        matched += 1
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found.extend(sorted(day_found, key=lambda pair: pair[0], reverse=True))
+        if len(found) > query.limit:
+            break
+        if read >= TENANT_AUDIT_READ_BUDGET and day != query.days()[-1]:
+            day_start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+            return [e for _, e in found], encode_audit_cursor(query.tenant_id, audit_sk_floor(day_start))
+    page_entries = found[: query.limit]
+    more = len(found) > query.limit
+    next_cursor = encode_audit_cursor(query.tenant_id, page_entries[-1][0]) if more else None
+    return [e for _, e in page_entries], next_cursor
+
+
 @dataclass(frozen=True)
 class AuditTable:
     """``ports.sending.AuditLog`` on the table."""
@@ -103,6 +168,9 @@ class AuditTable:
 
     def append(self, pk: str, at: datetime, entry: AuditEntry) -> None:
         append_audit(self.table_name, pk, at, entry)
+
+    def query_tenant(self, query: AuditQuery, *, now: datetime) -> tuple[list[AuditEntry], str | None]:
+        return query_tenant_audit(self.table_name, query, now=now)
 
     def list(
         self, pk: str, limit: int, cursor: str | None, *, now: datetime

@@ -19,7 +19,7 @@ tenant violations      ``V#<caller tenant_id>``               ``<day>#<channel>#
 quarantine record      (S3, not the table)
 =====================  =====================================  ===============================
 
-Global secondary indexes (both sparse, both sharded so no single partition runs hot):
+Global secondary indexes (all sparse, all sharded so no single partition runs hot):
 
 * ``due-index``: ``due_bucket`` = ``DUE#<yyyy-mm-ddTHH:MM>#<shard>``, ``due_at_ms``. Only
   contact items with an upcoming notice carry it; the minute sweep queries each shard of each
@@ -27,12 +27,15 @@ Global secondary indexes (both sparse, both sharded so no single partition runs 
 * ``account-index``: ``account_shard`` = ``A#<channel>#<account_id>#<shard>``,
   ``last_customer_action_ms``. Lists an account's conversations by recency (console,
   re-engagement jobs) without a scan.
+* ``audit-index``: ``audit_shard`` = ``AT#<tenant_id>#<yyyy-mm-dd>#<shard>``, ``sk`` (the record's
+  own ``DEC#<epoch_ms>#<id>``). A tenant's audit records by time: one Query per shard of each
+  day an auditor asks about.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from windowkeeper.instants import minute_of, to_ms
 from windowkeeper.policy.model import Channel
@@ -46,11 +49,13 @@ PROFILE_SK = "PROFILE"
 
 DUE_INDEX = "due-index"
 ACCOUNT_INDEX = "account-index"
+AUDIT_INDEX = "audit-index"
 
 # Shard counts. 5,000 events/s on one page spread over ACCOUNT_SHARDS partitions stays under
 # DynamoDB's 1,000 writes/s per partition; DUE_SHARDS does the same for one busy minute bucket.
 ACCOUNT_SHARDS = 16
 DUE_SHARDS = 16
+AUDIT_SHARDS = 16  # a burst of one tenant's decisions or STOPs spreads its index writes
 
 
 def contact_pk(channel: Channel | str, account_id: str, contact_id: str) -> str:
@@ -142,3 +147,15 @@ def job_pk(job_id: str) -> str:
 
 def result_sk(contact_pk_value: str) -> str:
     return f"{RESULT_SK_PREFIX}{contact_pk_value}"
+
+
+def audit_day(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def audit_shard_key(tenant_id: str, at: datetime, audit_id: str) -> str:
+    return f"AT#{tenant_id}#{audit_day(at)}#{shard_of(audit_id, AUDIT_SHARDS):02d}"
+
+
+def audit_shard_keys(tenant_id: str, day: str) -> list[str]:
+    return [f"AT#{tenant_id}#{day}#{shard:02d}" for shard in range(AUDIT_SHARDS)]

@@ -7,6 +7,7 @@ agents' guarded changes, the audit trail's paging, the journal's idempotency, th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from windowkeeper import aws as wk_aws
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, Path
 from windowkeeper.ports.sending import SendStores
-from windowkeeper.store.audit_records import AuditEntry, InvalidCursorError
+from windowkeeper.store.audit_records import AuditEntry, AuditQuery, InvalidCursorError, decode_audit_cursor
 from windowkeeper.store.claim_records import (
     ClaimConflictError,
     ContactMissingError,
@@ -253,3 +254,61 @@ def test_recent_contacts_are_the_tenants_own(stores: Stores) -> None:
     stores.put(contact_record(Channel.MESSENGER, PAGE_ID, "psid-intruder", tenant_id="globex", wrote_at=NOW))
     found = stores.ports.contacts.recent(Channel.MESSENGER, PAGE_ID, tenant_id=TENANT, limit=10)
     assert [r.contact_id for r in found] == [PSID]
+
+
+def audit_entry(audit_id: str, at: datetime, **fields: Any) -> AuditEntry:
+    base: dict[str, Any] = {
+        "audit_id": audit_id,
+        "kind": "decision",
+        "at_ms": to_ms(at),
+        "principal_subject": "bot-orders",
+        "principal_kind": "automation",
+        "tenant_id": TENANT,
+        "account_tenant_id": TENANT,
+        "channel": "messenger",
+        "account_id": PAGE_ID,
+        "contact_id": PSID,
+        "outcome": "sent",
+        "allowed": True,
+        "path": "free_form",
+    }
+    return AuditEntry.model_validate(base | fields)
+
+
+def test_the_tenant_audit_spans_contacts_and_days_filters_and_pages(stores: Stores) -> None:
+    trail: list[tuple[str, datetime, dict[str, Any]]] = [
+        ("d-1", NOW - timedelta(days=2), {"contact_id": "psid-bob"}),
+        (
+            "d-2",
+            NOW - timedelta(days=1, hours=3),
+            {"principal_subject": "agent-maria", "principal_kind": "human", "path": "human_agent"},
+        ),
+        (
+            "d-3",
+            NOW - timedelta(hours=5),
+            {"outcome": "refused", "allowed": False, "path": None, "reasons": ["window_closed"]},
+        ),
+        ("d-4", NOW - timedelta(hours=1), {"contact_id": "psid-carl"}),
+        ("d-5", NOW - timedelta(minutes=5), {"tenant_id": "globex", "account_tenant_id": "globex"}),
+    ]
+    for audit_id, at, fields in trail:
+        entry = audit_entry(audit_id, at, **fields)
+        stores.ports.audit.append(anna().pk.replace(PSID, entry.contact_id), at, entry)
+
+    def query(**fields: Any) -> tuple[list[str], str | None]:
+        q = AuditQuery(tenant_id=TENANT, since=NOW - timedelta(days=3), until=NOW, limit=10)
+        q = dataclasses.replace(q, **fields)
+        entries, cursor = stores.ports.audit.query_tenant(q, now=NOW)
+        return [e.audit_id for e in entries], cursor
+
+    assert query() == (["d-4", "d-3", "d-2", "d-1"], None)  # globex's record is not acme's
+    assert query(agent="agent-maria") == (["d-2"], None)
+    assert query(reason="window_closed") == (["d-3"], None)
+    assert query(path="free_form") == (["d-4", "d-1"], None)
+    assert query(since=NOW - timedelta(hours=6)) == (["d-4", "d-3"], None)
+
+    first, cursor = query(limit=2)
+    assert first == ["d-4", "d-3"] and cursor is not None
+    before = decode_audit_cursor(cursor, TENANT)
+    second, end = query(limit=2, before_sk=before)
+    assert second == ["d-2", "d-1"] and end is None

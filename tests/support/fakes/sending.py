@@ -18,7 +18,13 @@ from typing import Any
 
 from windowkeeper.policy.model import Channel
 from windowkeeper.ports.sending import SendStores
-from windowkeeper.store.audit_records import AuditEntry, InvalidCursorError, audit_sk
+from windowkeeper.store.audit_records import (
+    AuditEntry,
+    AuditQuery,
+    InvalidCursorError,
+    audit_sk,
+    encode_audit_cursor,
+)
 from windowkeeper.store.claim_records import (
     MAX_WRITE_ATTEMPTS,
     AgentActivity,
@@ -231,6 +237,25 @@ class InMemoryAudit:
         if sk in trail:
             raise ValueError(f"audit record {sk} exists")  # the table's attribute_not_exists
         trail[sk] = entry
+
+    def query_tenant(self, query: AuditQuery, *, now: datetime) -> tuple[list[AuditEntry], str | None]:
+        now_s = int(now.timestamp())
+        found = sorted(
+            (
+                (sk, entry)
+                for trail in self.entries.values()
+                for sk, entry in trail.items()
+                if (entry.account_tenant_id or entry.tenant_id) == query.tenant_id
+                and query.lowest_sk <= sk < query.highest_sk
+                and (entry.expires_at is None or entry.expires_at > now_s)
+                and query.matches(entry)
+            ),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        page = found[: query.limit]
+        more = len(found) > query.limit
+        return [e for _, e in page], encode_audit_cursor(query.tenant_id, page[-1][0]) if more else None
 
     def list(
         self, pk: str, limit: int, cursor: str | None, *, now: datetime

@@ -25,7 +25,7 @@ from windowkeeper.events import BusEvent, DetailType, PublishError
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, ConsentScope
-from windowkeeper.sending.api_models import ConsentRequest, HandoverRequest
+from windowkeeper.sending.api_models import AuditFilters, ConsentRequest, HandoverRequest
 from windowkeeper.sending.contacts_service import ContactRef, ContactsService
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -203,3 +203,31 @@ def test_conversations_list_the_tenants_contacts_most_recent_first() -> None:
     contacts.stores.contacts.put(bob)
     listed = contacts.service.conversations(AGENT, channel=None, account_id=None, limit=10, now=NOW)
     assert [c["contact_id"] for c in listed["conversations"]] == ["psid-bob", PSID]
+
+
+def test_the_tenant_audit_finds_a_consent_record_by_agent_and_refuses_a_month_and_more() -> None:
+    contacts = Contacts()
+    contacts.service.record_consent(
+        AGENT, ANNA, ConsentRequest(scope=ConsentScope.MARKETING, action="opt_out"), NOW
+    )
+    everyone = AuditFilters()
+    mine = contacts.service.tenant_audit(
+        AGENT,
+        AuditFilters(agent="agent-maria", kind="consent"),
+        since=None,
+        until=None,
+        limit=10,
+        cursor=None,
+        now=NOW + timedelta(minutes=1),
+    )
+    theirs = contacts.service.tenant_audit(
+        GLOBEX_AGENT, everyone, since=None, until=None, limit=10, cursor=None, now=NOW + timedelta(minutes=1)
+    )
+
+    assert [(e["contact_id"], e["reasons"]) for e in mine["entries"]] == [(PSID, ["opt_out:marketing"])]
+    assert theirs["entries"] == []
+    with pytest.raises(errors.InvalidInput) as too_long:
+        contacts.service.tenant_audit(
+            AGENT, everyone, since=NOW - timedelta(days=32), until=NOW, limit=10, cursor=None, now=NOW
+        )
+    assert too_long.value.reason == "range_too_long"
