@@ -47,6 +47,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.recent"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit_table.py", "append_audit"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/audit_table.py", "list_decisions"): frozenset({SEND}),
+    ("shared/windowkeeper/store/audit_table.py", "query_tenant_audit"): frozenset({SEND}),
     ("shared/windowkeeper/store/violation_table.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation_log.py", "list_messages"): frozenset({SEND}),
     ("shared/windowkeeper/store/send_claims.py", "_read"): frozenset({SEND, SCHEDULER}),

@@ -34,6 +34,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/contacts/{channel}/{account_id}/{contact_id}/messages"): ("SendFunction", JWT),
     ("GET", "/v1/conversations"): ("SendFunction", JWT),
     ("GET", "/v1/accounts"): ("SendFunction", JWT),
+    ("GET", "/v1/audit"): ("SendFunction", JWT),
     ("POST", "/v1/followups"): ("SchedulerFunction", JWT),
     ("GET", "/v1/followups"): ("SchedulerFunction", JWT),
     ("GET", "/v1/followups/{followup_id}"): ("SchedulerFunction", JWT),
@@ -321,12 +322,13 @@ def test_scheduler_function_has_a_dead_letter_queue_for_failed_async_invocations
 def test_table_indexes_are_the_ones_the_key_module_queries(sam_template: dict[str, Any]) -> None:
     properties = sam_template["Resources"]["Table"]["Properties"]
     indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {keys.DUE_INDEX, keys.ACCOUNT_INDEX}
+    assert set(indexes) == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.AUDIT_INDEX}
     assert [k["AttributeName"] for k in indexes[keys.DUE_INDEX]["KeySchema"]] == ["due_bucket", "due_at_ms"]
     assert [k["AttributeName"] for k in indexes[keys.ACCOUNT_INDEX]["KeySchema"]] == [
         "account_shard",
         "last_customer_action_ms",
     ]
+    assert [k["AttributeName"] for k in indexes[keys.AUDIT_INDEX]["KeySchema"]] == ["audit_shard", "sk"]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
 
