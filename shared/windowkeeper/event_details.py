@@ -214,6 +214,25 @@ class ReengagementStuckDetail(StuckDetail):
     job_id: str
 
 
+class AccountHealthDetail(BaseModel):
+    """An account's health changed: Meta rejected its token, restricted or blocked it, or it
+    works again. No contact: it is about every conversation of the account."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(description="Stable de-duplication key: delivery is at least once.")
+    tenant_id: str
+    channel: ChannelName
+    account_id: str
+    status: Literal["ok", "token_invalid", "restricted", "blocked"]
+    previous_status: Literal["ok", "token_invalid", "restricted", "blocked"]
+    blocks_sends: bool = Field(description="Sends are refused (account_unavailable) until it clears.")
+    reason: str | None = Field(None, description="graph_190, graph_368, policy_block, send_succeeded...")
+    detail: str | None = Field(None, description="Meta's message or reason text.")
+    what_to_do: str
+    at: Instant
+
+
 DETAIL_MODELS: dict[str, type[BaseModel]] = {
     DetailType.CUSTOMER_ACTION: CustomerActionDetail,
     DetailType.CONSENT_CHANGED: ConsentChangedDetail,
@@ -232,6 +251,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     DetailType.REENGAGEMENT_RESULT: ReengagementResultDetail,
     DetailType.FOLLOWUP_STUCK: FollowupStuckDetail,
     DetailType.REENGAGEMENT_STUCK: ReengagementStuckDetail,
+    DetailType.ACCOUNT_HEALTH_CHANGED: AccountHealthDetail,
 }
 
 

@@ -37,6 +37,8 @@ class DetailType:
     # A send that started and never finished (the invocation died): maybe delivered, maybe not.
     FOLLOWUP_STUCK = "followup.stuck"
     REENGAGEMENT_STUCK = "reengagement.stuck"
+    # Meta rejected the account's token, restricted or blocked it, or it works again.
+    ACCOUNT_HEALTH_CHANGED = "account.health_changed"
 
 
 @dataclass(frozen=True)

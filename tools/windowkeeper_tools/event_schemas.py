@@ -6,6 +6,7 @@ committed files are not the generated ones.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -34,9 +35,15 @@ def write_all(directory: Path = DEFAULT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    directory = Path(args[0]) if args else DEFAULT_DIR
-    for path in write_all(directory):
+    parser = argparse.ArgumentParser(
+        prog="python -m windowkeeper_tools.event_schemas",
+        description="Write one JSON Schema per bus detail-type from windowkeeper.event_details.",
+    )
+    parser.add_argument(
+        "directory", nargs="?", type=Path, default=DEFAULT_DIR, help=f"default: {DEFAULT_DIR}"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for path in write_all(args.directory):
         print(path)
     return 0
 

@@ -45,6 +45,17 @@ def secrets_token_provider(account: AccountConfig) -> str:
     return secrets.get_secret(account.access_token_secret_id).strip()
 
 
+def secrets_token_fingerprint(account: AccountConfig) -> str | None:
+    """Which token the account uses now, as a short hash (``health_records.token_fingerprint``);
+    None when it cannot be read (the send then says why)."""
+    from windowkeeper.store.health_records import token_fingerprint  # noqa: PLC0415
+
+    try:
+        return token_fingerprint(secrets_token_provider(account))
+    except Exception:  # a missing or unreadable secret: the Graph call reports it
+        return None
+
+
 def client_from_env(**options: Any) -> GraphClient:
     """A client configured from the environment, reading tokens from Secrets Manager."""
     settings = GraphSettings.from_env()

@@ -104,6 +104,16 @@ class EntryRejection:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class PageNotice:
+    """Meta's ``messaging_policy_enforcement`` for an account: ``warning``, ``block`` or ``unblock``."""
+
+    account: AccountConfig
+    action: str | None
+    reason: str | None
+    at_ms: int
+
+
 @dataclass
 class Normalized:
     events: int = 0  # Meta events seen (each messaging item, comment, WhatsApp message/status/...)
@@ -112,4 +122,4 @@ class Normalized:
     rejections: list[EntryRejection] = field(default_factory=list)
     unknown_kinds: list[str] = field(default_factory=list)  # kept (quarantined) and counted
     ignored: int = 0  # known events with nothing to do (our own echoes, policy notices...)
-    page_notices: list[tuple[str, str | None]] = field(default_factory=list)  # (page id, action)
+    page_notices: list[PageNotice] = field(default_factory=list)

@@ -38,7 +38,7 @@ from windowkeeper.ingest.due import next_due
 from windowkeeper.ingest.ledger import consent_ledger_record
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
-from windowkeeper.ingest.observations import ContactKey, Normalized, Observation
+from windowkeeper.ingest.observations import ContactKey, Normalized, Observation, PageNotice
 from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
 from windowkeeper.instants import from_ms
@@ -46,6 +46,7 @@ from windowkeeper.ownership import effective_owner
 from windowkeeper.ports.webhook import WebhookPorts
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.contact_write_plan import WriteResult
+from windowkeeper.store.health_records import AccountHealth, health_changed_event
 from windowkeeper.store.history_records import contact_history_item
 from windowkeeper.store.message_records import message_item
 
@@ -212,8 +213,7 @@ def _process(
             )
         )
         ports.quarantine.put(body, reason=",".join(reasons), received_at=now, detail=detail)
-    for page_id, action in normalized.page_notices:
-        logger.warning("Meta policy enforcement on a page", extra={"page_id": page_id, "action": action})
+    blocked = sum(_note_enforcement(ports, notice, now) for notice in normalized.page_notices)
 
     writes = sum(r.writes for r in results.values())
     unknown_accounts = sum(1 for r in normalized.rejections if r.reason == "unknown_account")
@@ -251,8 +251,40 @@ def _process(
             "WebhookDeferred": 1 if deferred_contacts else 0,
             "DeferredContacts": deferred_contacts,
             "Quarantined": 1 if reasons else 0,
+            "AccountUnavailable": blocked,  # AccountUnavailableAlarm
         },
     )
+
+
+def _note_enforcement(ports: WebhookPorts, notice: PageNotice, now: datetime) -> bool:
+    """Meta's policy enforcement for an account: a ``block`` stops its sends (kept as the account's
+    health, at the notice's own instant), an ``unblock`` lifts it, a ``warning`` is logged.
+    True when a block was recorded."""
+    account = notice.account
+    logger.warning(
+        "Meta policy enforcement on an account",
+        extra={"account_id": account.account_id, "action": notice.action},
+    )
+    if notice.action not in ("block", "unblock"):
+        return False
+    current = ports.health.get(account.channel, account.account_id)
+    previous = current.status if current is not None else "ok"
+    if notice.action == "unblock" and previous != "blocked":
+        return False  # nothing of ours to lift (a token or restriction problem is not Meta's block)
+    changed = AccountHealth(
+        channel=account.channel,
+        account_id=account.account_id,
+        tenant_id=account.tenant_id,
+        status="blocked" if notice.action == "block" else "ok",
+        since_ms=notice.at_ms,
+        changed_ms=notice.at_ms,
+        reason=f"policy_{notice.action}",
+        detail=notice.reason,
+    )
+    if not ports.health.record(changed):
+        return False  # a newer fact about the account is kept already
+    ports.publish([health_changed_event(changed, previous, now)])
+    return changed.blocks_sends
 
 
 def _quarantine_whole(body: bytes, ports: WebhookPorts, now: datetime, reason: str, detail: str) -> Outcome:

@@ -253,6 +253,7 @@ class ReasonCode(StrEnum):
     BACKOFF = "backoff"  # Meta asked us to wait (WhatsApp 131049)
     CONTENT_INVALID = "content_invalid"  # e.g. feedback tag without the feedback template
     HUMAN_OWNS_CONVERSATION = "human_owns_conversation"  # a person holds it: automation waits
+    ACCOUNT_UNAVAILABLE = "account_unavailable"  # Meta rejected the account's token or blocked the app
 
 
 class OutboundRecord(Frozen):

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel
+from windowkeeper.store.health_records import AccountHealth
 
 
 class AccountDirectory(Protocol):
@@ -26,4 +27,16 @@ class AccountDirectory(Protocol):
 
     def put_all(self, accounts: Iterable[AccountConfig]) -> int:
         """Store profiles (replacing same-id ones) and their webhook aliases; how many were stored."""
+        ...
+
+
+class AccountHealthLog(Protocol):
+    """Accounts' health as Meta last told it (``store.health_table.AccountHealthTable``)."""
+
+    def get(self, channel: Channel, account_id: str) -> AccountHealth | None:
+        """The last recorded health (read strongly consistent), or None: nothing ever went wrong."""
+        ...
+
+    def record(self, health: AccountHealth) -> bool:
+        """Keep ``health`` unless a newer fact is kept; True when it was kept."""
         ...

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from windowkeeper.policy.model import Channel
+from windowkeeper.ports.accounts import AccountHealthLog
 from windowkeeper.ports.contacts import ContactReader
 from windowkeeper.store.audit_records import AuditEntry, AuditQuery
 from windowkeeper.store.claim_records import AgentActivity, ContactWrite, MetaVerdicts, SentMessage
@@ -154,7 +155,8 @@ class FollowupLister(Protocol):
 
 @dataclass(frozen=True)
 class SendStores:
-    """Everything of the contact's partition the send gate and the contacts API touch."""
+    """Everything of the table the send gate and the contacts API touch: the contact's partition
+    and the account's health."""
 
     contacts: ContactReader
     claims: SendClaims
@@ -164,3 +166,4 @@ class SendStores:
     violations: TenantViolations
     changes: ContactChanges
     followups: FollowupLister
+    health: AccountHealthLog

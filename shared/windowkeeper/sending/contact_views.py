@@ -40,6 +40,7 @@ from windowkeeper.store.audit_records import (
     decode_audit_cursor,
 )
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.health_records import WHAT_TO_DO
 
 
 @dataclass
@@ -302,6 +303,19 @@ class ContactViews(ContactsBase):
         }
 
     # --- GET /v1/accounts ------------------------------------------------------------------------
+    def _health_view(self, account: AccountConfig) -> dict[str, Any]:
+        """What Meta last said about the account (``store.health_records``); ``ok`` if nothing."""
+        health = self.stores.health.get(account.channel, account.account_id)
+        if health is None:
+            return {
+                "status": "ok",
+                "since": None,
+                "reason": None,
+                "detail": None,
+                "what_to_do": WHAT_TO_DO["ok"],
+            }
+        return health.view()
+
     def accounts_of(self, principal: Principal) -> dict[str, Any]:
         """The tenant's accounts for the console (template picker and preview); no secret ids or tokens."""
         return {
@@ -315,6 +329,7 @@ class ContactViews(ContactsBase):
                     "uses_conversation_routing": a.uses_conversation_routing,
                     "expiry_lead_time_seconds": a.expiry_lead_time_seconds,
                     "human_idle_return_seconds": a.human_idle_return_seconds,
+                    "health": self._health_view(a),
                     "templates": [
                         {
                             "name": t.name,

@@ -50,7 +50,7 @@ from windowkeeper.asof import contact_as_of, verdict_entry
 from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
-from windowkeeper.instants import to_ms
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     Channel,
@@ -58,6 +58,7 @@ from windowkeeper.policy.model import (
     Content,
     Decision,
     DecisionInput,
+    ReasonCode,
 )
 from windowkeeper.policy.rules import marketing_backoff_until
 from windowkeeper.ports.accounts import AccountDirectory
@@ -74,6 +75,7 @@ from windowkeeper.store.claim_records import (
     SentMessage,
 )
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.health_records import WHAT_TO_DO, AccountHealth, HealthStatus, health_changed_event
 
 logger = Logger(child=True)
 
@@ -164,6 +166,7 @@ class SendService:
         decide: DecideFn = engine.decide,
         metrics: Metrics | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        token_fingerprint: Callable[[AccountConfig], str | None] | None = None,
     ) -> None:
         self.stores = stores
         self.accounts = accounts
@@ -172,6 +175,8 @@ class SendService:
         self.decide = decide
         self.metrics = metrics
         self._new_id = new_id
+        # Tells the token Meta rejected from a replaced one; None: a rejected token blocks nothing.
+        self._token_fingerprint = token_fingerprint
         self._access = ContactAccess(accounts, stores.contacts, stores.violations, metrics)
 
     # --- loading ---------------------------------------------------------------------------------
@@ -222,6 +227,11 @@ class SendService:
         """The decision ``send`` would take at ``at``; nothing is sent (``now`` stamps what is
         recorded: a refused cross-tenant attempt)."""
         account, stored = self.load(principal, request, now=now)
+        unavailable = self._unavailable(
+            account, self.stores.health.get(account.channel, account.account_id), at
+        )
+        if unavailable is not None:
+            return unavailable
         # "As of" an earlier instant: the contact as it stood then, rebuilt from its journal.
         record = contact_as_of(
             self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
@@ -232,6 +242,27 @@ class SendService:
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
         account, record = self.load(principal, request, now=now)
         decision_id = self._new_id()
+        health = self.stores.health.get(account.channel, account.account_id)
+        unavailable = self._unavailable(account, health, now)
+        if unavailable is not None:  # Meta would refuse every send of the account: it is not called
+            outcome = SendOutcome(
+                status="refused",
+                decision=unavailable,
+                platform_message_id=None,
+                graph_error=None,
+                http_status=409,
+                decision_id=decision_id,
+            )
+            self._after(
+                principal=principal,
+                contact_pk=record.pk,
+                request=request,
+                account=account,
+                content=request.content.to_content(account),
+                outcome=outcome,
+                now=now,
+            )
+            return outcome
         inp, content, decision, claim = self._decide_and_claim(principal, request, account, record, now)
         if claim is None:  # refused by the engine: Meta is never called, nothing is claimed
             outcome = SendOutcome(
@@ -255,6 +286,7 @@ class SendService:
 
         claimed, sent = claim
         result = self.graph.send(account, inp.contact, decision, content)
+        self._note_health(account, health, result, now)
         if result.ok:
             outcome = SendOutcome(
                 status="sent",
@@ -345,6 +377,84 @@ class SendService:
                 raise errors.NotFound("unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
             return inp, content, decision, (claimed, sent)
         raise errors.Conflict("contact_busy", CONTACT_BUSY_MESSAGE)
+
+    # --- the account's health ----------------------------------------------------------------------
+    def _unavailable(
+        self, account: AccountConfig, health: AccountHealth | None, at: datetime
+    ) -> Decision | None:
+        """A refusal when Meta would refuse every send of the account at ``at`` (None: it would not).
+
+        A rejected token blocks only while it is the token in use: once replaced (its fingerprint
+        differs) the send is tried, and its success clears the record.
+        """
+        if health is None or not health.blocks_sends or to_ms(at) < health.since_ms:
+            return None
+        if health.status == "token_invalid":
+            current = self._token_fingerprint(account) if self._token_fingerprint is not None else None
+            if current is None or current != health.token_fingerprint:
+                return None
+        since = from_ms(health.since_ms)
+        assert since is not None
+        return Decision(
+            allowed=False,
+            path=None,
+            rule=None,
+            reasons=(ReasonCode.ACCOUNT_UNAVAILABLE,),
+            explanation=(
+                f"Since {since.isoformat()}: {WHAT_TO_DO[health.status]} ({health.detail or health.reason})"
+            ),
+            decided_at=at,
+            valid_until=None,
+        )
+
+    def _note_health(
+        self, account: AccountConfig, health: AccountHealth | None, result: DeliveryResult, now: datetime
+    ) -> None:
+        """Keep what Meta's answer says about the account: a rejected token, a restriction, or that
+        a send works again. A write or publish failure is logged: it never undoes the delivery."""
+        error = result.error
+        code = f"graph_{error.code}" if error is not None and error.code is not None else None
+        message = error.message if error is not None else None
+        fingerprint: str | None = None
+        status: HealthStatus
+        reason: str | None
+        if result.ok:
+            if health is None or health.status == "ok":
+                return
+            status, reason, message = "ok", "send_succeeded", None
+        elif result.effects.token_invalid:
+            status, reason = "token_invalid", code
+            if self._token_fingerprint is not None:
+                fingerprint = self._token_fingerprint(account)
+        elif result.effects.account_restricted:
+            status, reason = "restricted", code
+        else:
+            return
+        previous = health.status if health is not None else "ok"
+        if status == previous and (health is None or health.token_fingerprint == fingerprint):
+            return  # nothing new: the record already says so
+        changed = AccountHealth(
+            channel=account.channel,
+            account_id=account.account_id,
+            tenant_id=account.tenant_id,
+            status=status,
+            since_ms=to_ms(now),
+            changed_ms=to_ms(now),
+            reason=reason,
+            detail=message,
+            token_fingerprint=fingerprint,
+        )
+        try:
+            if self.stores.health.record(changed):
+                self._count("AccountHealthChanged")
+                if changed.blocks_sends:
+                    self._count("AccountUnavailable")  # AccountUnavailableAlarm
+                self._publish_quietly([health_changed_event(changed, previous, now)])
+        except Exception:
+            logger.exception(
+                "recording the account's health failed", extra={"account_id": account.account_id}
+            )
+            self._count("PostDeliveryWriteFailures")
 
     # --- writes ----------------------------------------------------------------------------------
     def _record_delivery(

@@ -10,6 +10,7 @@ conversation message   same contact pk                        ``MSG#<epoch_ms:01
 decision (audit)       same contact pk                        ``DEC#<epoch_ms:015d>#<id>``
 history (journal)      same contact pk                        ``H#<epoch_ms:015d>#<entry id>``
 account profile        ``A#<channel>#<account_id>``            ``PROFILE``
+account health         same account pk                        ``HEALTH``
 webhook alias          ``W#<object>#<entry id>``               ``PROFILE``
 tenant membership      ``T#<tenant_id>``                       ``A#<channel>#<account_id>``
 follow-up              ``F#<followup_id>``                     ``FOLLOWUP``
@@ -46,6 +47,7 @@ MESSAGE_SK_PREFIX = "MSG#"
 DECISION_SK_PREFIX = "DEC#"
 HISTORY_SK_PREFIX = "H#"
 PROFILE_SK = "PROFILE"
+HEALTH_SK = "HEALTH"
 
 DUE_INDEX = "due-index"
 ACCOUNT_INDEX = "account-index"
@@ -159,3 +161,7 @@ def audit_shard_key(tenant_id: str, at: datetime, audit_id: str) -> str:
 
 def audit_shard_keys(tenant_id: str, day: str) -> list[str]:
     return [f"AT#{tenant_id}#{day}#{shard:02d}" for shard in range(AUDIT_SHARDS)]
+
+
+def account_health_key(channel: Channel | str, account_id: str) -> dict[str, str]:
+    return {"pk": account_pk(channel, account_id), "sk": HEALTH_SK}

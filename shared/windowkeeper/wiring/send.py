@@ -64,6 +64,7 @@ def table_stores(table_name: str) -> SendStores:
     from windowkeeper.store.contact_table import ContactTable  # noqa: PLC0415
     from windowkeeper.store.conversation_log import ConversationLogTable  # noqa: PLC0415
     from windowkeeper.store.followup_table import FollowupStore  # noqa: PLC0415
+    from windowkeeper.store.health_table import AccountHealthTable  # noqa: PLC0415
     from windowkeeper.store.history_table import HistoryTable  # noqa: PLC0415
     from windowkeeper.store.send_claims import SendClaimsTable  # noqa: PLC0415
     from windowkeeper.store.violation_table import ViolationTable  # noqa: PLC0415
@@ -77,6 +78,7 @@ def table_stores(table_name: str) -> SendStores:
         violations=ViolationTable(table_name),
         changes=ContactChangesTable(table_name),
         followups=FollowupStore(table_name),
+        health=AccountHealthTable(table_name),
     )
 
 
@@ -84,6 +86,7 @@ def send_service() -> SendService:
     global _send_service  # noqa: PLW0603  (one send core per container; tests inject theirs)
     if _send_service is None:
         from windowkeeper.bus import publish  # noqa: PLC0415
+        from windowkeeper.graph.settings import secrets_token_fingerprint  # noqa: PLC0415
         from windowkeeper.sending.service import SendService  # noqa: PLC0415
 
         _send_service = SendService(
@@ -92,6 +95,7 @@ def send_service() -> SendService:
             graph=graph_client(),
             publish=publish,
             metrics=metrics,
+            token_fingerprint=secrets_token_fingerprint,
         )
     return _send_service
 

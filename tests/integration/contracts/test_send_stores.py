@@ -31,6 +31,7 @@ from windowkeeper.store.claim_records import (
 )
 from windowkeeper.store.contact_change_records import consent_change
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.health_records import AccountHealth
 from windowkeeper.store.history_records import HistoryEntry
 from windowkeeper.store.keys import STATE_SK
 from windowkeeper.wiring.send import table_stores
@@ -312,3 +313,26 @@ def test_the_tenant_audit_spans_contacts_and_days_filters_and_pages(stores: Stor
     before = decode_audit_cursor(cursor, TENANT)
     second, end = query(limit=2, before_sk=before)
     assert second == ["d-2", "d-1"] and end is None
+
+
+def test_account_health_keeps_only_the_newest_fact(stores: Stores) -> None:
+    def health(status: str, at: datetime) -> AccountHealth:
+        return AccountHealth.model_validate(
+            {
+                "channel": "messenger",
+                "account_id": PAGE_ID,
+                "tenant_id": TENANT,
+                "status": status,
+                "since_ms": to_ms(at),
+                "changed_ms": to_ms(at),
+                "reason": f"policy_{status}",
+            }
+        )
+
+    assert stores.ports.health.get(Channel.MESSENGER, PAGE_ID) is None
+    assert stores.ports.health.record(health("blocked", NOW))
+    assert not stores.ports.health.record(health("ok", NOW - timedelta(minutes=1)))  # late, older
+    kept = stores.ports.health.get(Channel.MESSENGER, PAGE_ID)
+    assert kept is not None and kept.status == "blocked" and kept.blocks_sends
+    assert stores.ports.health.record(health("ok", NOW + timedelta(minutes=1)))
+    assert stores.ports.health.get(Channel.MESSENGER, PAGE_ID) == health("ok", NOW + timedelta(minutes=1))

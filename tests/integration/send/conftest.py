@@ -32,7 +32,7 @@ from tests.support.seed import seed_accounts
 from tests.support.stacks import ANA, SendFunctionStack
 from windowkeeper import observability
 from windowkeeper.events import BusEvent
-from windowkeeper.graph.settings import secrets_token_provider
+from windowkeeper.graph.settings import secrets_token_fingerprint, secrets_token_provider
 from windowkeeper.sending.service import SendService
 from windowkeeper.store.account_table import AccountStore
 from windowkeeper.wiring import send as send_wiring
@@ -70,6 +70,7 @@ def stack(aws: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[SendStack
             graph=graph,
             publish=recording_publish(published),
             metrics=observability.metrics,
+            token_fingerprint=secrets_token_fingerprint,
         )
     )
     monkeypatch.setattr(send_app, "utc_now", lambda: NOW)

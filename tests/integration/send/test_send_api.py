@@ -577,3 +577,24 @@ def test_logs_carry_no_message_text_token_or_phone_number(
     assert "send decided" in logged  # the decision was logged...
     for secret in ("pelican", WA_ID, PAGE_TOKEN):
         assert secret not in logged  # ...without what must never be
+
+
+def test_a_rejected_token_is_kept_as_the_accounts_health_and_refuses_the_next_send(stack: SendStack) -> None:
+    """Meta's 190 turns into state: /v1/accounts says what to do, the next send is refused
+    without calling Meta, and the alarm's metric and the event go out."""
+    stack.seed_contact(Channel.MESSENGER, PAGE_ID, PSID, customer_wrote_ago=timedelta(hours=1))
+    stack.meta.answer_error(190, 463, status=401)
+    message = text_message("messenger", PAGE_ID, PSID, "Your replacement part ships tomorrow.")
+    first, _ = stack.send(message, claims=BOT)
+    assert first == 502
+
+    status, accounts = stack.call("GET", "/v1/accounts")
+    [page] = [a for a in accounts["accounts"] if a["account_id"] == PAGE_ID]
+    assert status == 200 and page["health"]["status"] == "token_invalid"
+    assert "replace the token" in page["health"]["what_to_do"]
+
+    calls = len(stack.meta.requests)
+    second, body = stack.send(message, claims=BOT)
+    assert (second, body["decision"]["reasons"]) == (409, ["account_unavailable"])
+    assert len(stack.meta.requests) == calls
+    assert DetailType.ACCOUNT_HEALTH_CHANGED in [e.detail_type for e in stack.published]

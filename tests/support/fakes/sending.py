@@ -45,6 +45,7 @@ from windowkeeper.store.contact_change_records import (
     Plan,
 )
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.health_records import AccountHealth
 from windowkeeper.store.history_records import HistoryEntry
 from windowkeeper.store.keys import account_shard_key, contact_pk
 from windowkeeper.store.message_records import LoggedMessage, message_item
@@ -374,6 +375,23 @@ class InMemoryViolations:
 
 
 @dataclass
+class InMemoryHealth:
+    """``AccountHealthLog``: only a newer fact replaces the kept one."""
+
+    kept: dict[tuple[Channel, str], AccountHealth] = field(default_factory=dict)
+
+    def get(self, channel: Channel, account_id: str) -> AccountHealth | None:
+        return self.kept.get((channel, account_id))
+
+    def record(self, health: AccountHealth) -> bool:
+        current = self.kept.get((health.channel, health.account_id))
+        if current is not None and current.changed_ms >= health.changed_ms:
+            return False
+        self.kept[(health.channel, health.account_id)] = health
+        return True
+
+
+@dataclass
 class InMemorySendStores:
     """Every ``ports.sending`` store in memory, on one set of contact items."""
 
@@ -383,6 +401,7 @@ class InMemorySendStores:
     conversation_log: InMemoryConversationLog = field(default_factory=InMemoryConversationLog)
     violations: InMemoryViolations = field(default_factory=InMemoryViolations)
     followups: InMemoryFollowups = field(default_factory=InMemoryFollowups)
+    health: InMemoryHealth = field(default_factory=InMemoryHealth)
 
     def ports(self) -> SendStores:
         return SendStores(
@@ -394,4 +413,5 @@ class InMemorySendStores:
             violations=self.violations,
             changes=InMemoryContactChanges(self.contacts),
             followups=self.followups,
+            health=self.health,
         )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.fakes.accounts import InMemoryAccounts
+from tests.support.fakes.sending import InMemoryHealth
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
 from windowkeeper.ingest.delta import ContactDelta
@@ -99,6 +100,7 @@ class InMemoryWebhookBackends:
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     quarantined: list[tuple[bytes, str, str]] = field(default_factory=list)
     published: list[BusEvent] = field(default_factory=list)
+    health: InMemoryHealth = field(default_factory=InMemoryHealth)
     bus_down: bool = False
     max_body_bytes: int = 1_048_576
 
@@ -130,6 +132,7 @@ class InMemoryWebhookBackends:
             items=self,
             quarantine=self,
             publish=self.publish,
+            health=self.health,
             webhook_secret=self.secret,
             backend_errors=(BackendDown,),
             max_body_bytes=self.max_body_bytes,

@@ -48,6 +48,14 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/audit_table.py", "append_audit"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/audit_table.py", "list_decisions"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit_table.py", "query_tenant_audit"): frozenset({SEND}),
+    # Health: read before every send (and each /v1/accounts row); written by a send's answer
+    # (send core, so the scheduler too) and by Meta's policy enforcement webhook.
+    ("shared/windowkeeper/store/health_table.py", "AccountHealthTable.get"): frozenset(
+        {SEND, SCHEDULER, WEBHOOK}
+    ),
+    ("shared/windowkeeper/store/health_table.py", "AccountHealthTable.record"): frozenset(
+        {SEND, SCHEDULER, WEBHOOK}
+    ),
     ("shared/windowkeeper/store/violation_table.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation_log.py", "list_messages"): frozenset({SEND}),
     ("shared/windowkeeper/store/send_claims.py", "_read"): frozenset({SEND, SCHEDULER}),

@@ -183,7 +183,10 @@ def test_sticker_and_image_messages() -> None:
 
 def test_policy_enforcement_is_a_page_notice() -> None:
     result = run("messenger_policy_enforcement_warning.json")
-    assert result.observations == [] and result.page_notices == [(PAGE_ID, "warning")]
+    [notice] = result.page_notices
+    assert result.observations == []
+    assert (notice.account.account_id, notice.action, notice.at_ms) == (PAGE_ID, "warning", BASE_MS + 12_000)
+    assert notice.reason == "The bot violated our Platform Policies."
 
 
 def test_feedback_is_a_customer_event_without_a_window() -> None:

@@ -7,6 +7,7 @@ The same flows run against moto and over HTTP in ``tests/integration/webhook``.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from windowkeeper.events import DetailType
 from windowkeeper.ingest.service import Outcome, handle_post, handle_subscription
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, sign
 from windowkeeper.instants import from_ms
-from windowkeeper.policy.model import ConsentScope, CustomerActionKind
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 
 APP_SECRET = "3f1c2a9b8e7d6c5b4a39281706f5e4d3"
 NOW = datetime(2026, 11, 21, 22, 0, 30, tzinfo=UTC)  # half a minute after the fixtures' messages
@@ -150,3 +151,38 @@ def test_the_window_follows_the_message_timestamp_whatever_the_arrival() -> None
     contact = meta.contact("messenger", PAGE_ID, PSID_A)
     assert contact is not None and contact.last_customer_action_ms is not None
     assert contact.last_customer_action_ms < BASE_MS + 60_000
+
+
+def enforcement(action: str, at_ms: int, reason: str = "The bot violated our Platform Policies.") -> bytes:
+    """Meta's ``messaging_policy_enforcement`` webhook for the Page (its shape as recorded)."""
+    payload = json.loads(raw("messenger_policy_enforcement_warning.json"))
+    event = payload["entry"][0]["messaging"][0]
+    event["timestamp"] = at_ms
+    event["policy_enforcement"] = (
+        {"action": action, "reason": reason} if action != "unblock" else {"action": action}
+    )
+    return json.dumps(payload).encode()
+
+
+def test_a_policy_block_stops_the_pages_sends_and_only_a_newer_unblock_lifts_it() -> None:
+    meta = backends()
+    blocked = post(meta, enforcement("block", BASE_MS + 60_000))
+    health = meta.health.get(Channel.MESSENGER, PAGE_ID)
+    assert health is not None and (health.status, health.since_ms) == ("blocked", BASE_MS + 60_000)
+    assert blocked.metrics["AccountUnavailable"] == 1
+    assert [e.detail["status"] for e in meta.published] == ["blocked"]
+
+    post(meta, enforcement("unblock", BASE_MS + 30_000))  # an older unblock delivered late
+    still = meta.health.get(Channel.MESSENGER, PAGE_ID)
+    assert still is not None and still.status == "blocked"
+
+    post(meta, enforcement("unblock", BASE_MS + 90_000))
+    lifted = meta.health.get(Channel.MESSENGER, PAGE_ID)
+    assert lifted is not None and lifted.status == "ok"
+    assert [e.detail["status"] for e in meta.published] == ["blocked", "ok"]
+
+
+def test_a_policy_warning_is_logged_not_kept() -> None:
+    meta = backends()
+    assert post(meta, raw("messenger_policy_enforcement_warning.json")).status == 200
+    assert meta.health.get(Channel.MESSENGER, PAGE_ID) is None and meta.published == []

@@ -26,6 +26,7 @@ from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Path, ReasonCode
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import MAX_CLAIM_ATTEMPTS, SendService
+from windowkeeper.store.health_records import token_fingerprint
 from windowkeeper.store.history_records import HistoryEntry
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -51,6 +52,7 @@ class Gate:
     """A send service on fakes, with the contact Anna who wrote ``wrote_ago`` before NOW."""
 
     def __init__(self, wrote_ago: timedelta, **contact: Any) -> None:
+        self.token = "EAAG-first-page-token"  # the account's token, as its secret holds it now
         self.stores = InMemorySendStores()
         self.graph = ScriptedGraph()
         self.published: list[BusEvent] = []
@@ -64,6 +66,7 @@ class Gate:
             graph=self.graph,
             publish=self._publish,
             new_id=iter(f"decision-{n}" for n in range(1, 100)).__next__,
+            token_fingerprint=lambda _account: token_fingerprint(self.token),
         )
 
     def _publish(self, events: Sequence[BusEvent]) -> int:
@@ -247,3 +250,48 @@ def test_check_as_of_an_earlier_instant_decides_on_the_journal() -> None:
     assert an_hour_ago.allowed and an_hour_ago.path is Path.FREE_FORM
     assert not before_it.allowed and ReasonCode.NEVER_CONTACTED in before_it.reasons
     assert gate.graph.calls == [] and gate.stores.contacts.writes == 0
+
+
+def test_a_rejected_token_stops_the_accounts_sends_until_the_token_is_replaced() -> None:
+    gate = Gate(wrote_ago=timedelta(hours=2))
+    gate.graph.answers.append(
+        meta_error(Channel.MESSENGER, 400, 190, 463, "Error validating access token: Session has expired.")
+    )
+    first = gate.service.send(BOT, text_request(), NOW)
+    assert first.status == "failed"
+    health = gate.stores.health.get(Channel.MESSENGER, PAGE_ID)
+    assert health is not None and (health.status, health.reason) == ("token_invalid", "graph_190")
+    assert "EAAG" not in health.model_dump_json()  # a fingerprint, never the token
+
+    later = NOW + timedelta(minutes=5)
+    refused = gate.service.send(BOT, text_request("Still there?"), later)
+    assert (refused.status, refused.http_status) == ("refused", 409)
+    assert refused.decision.reasons == (ReasonCode.ACCOUNT_UNAVAILABLE,)
+    assert "replace the token" in refused.decision.explanation
+    assert len(gate.graph.calls) == 1  # Meta is not called with a token it rejected
+    assert not gate.service.check(BOT, text_request(), at=later, now=later).allowed
+
+    gate.token = "EAAG-replaced-page-token"
+    again = gate.service.send(BOT, text_request("Sorry for the wait!"), later + timedelta(minutes=1))
+    assert again.status == "sent" and len(gate.graph.calls) == 2
+    healed = gate.stores.health.get(Channel.MESSENGER, PAGE_ID)
+    assert healed is not None and (healed.status, healed.reason) == ("ok", "send_succeeded")
+    changes = [
+        e.detail["status"] for e in gate.published if e.detail_type == DetailType.ACCOUNT_HEALTH_CHANGED
+    ]
+    assert changes == ["token_invalid", "ok"]
+
+
+def test_a_restriction_is_kept_and_shown_but_sends_still_go_and_a_success_clears_it() -> None:
+    gate = Gate(wrote_ago=timedelta(hours=2))
+    gate.graph.answers.append(
+        meta_error(Channel.MESSENGER, 400, 368, 1390008, "The action attempted has been deemed abusive.")
+    )
+    gate.service.send(BOT, text_request(), NOW)
+    restricted = gate.stores.health.get(Channel.MESSENGER, PAGE_ID)
+    assert restricted is not None and restricted.status == "restricted" and not restricted.blocks_sends
+
+    after = gate.service.send(BOT, text_request("Your order shipped."), NOW + timedelta(hours=1))
+    assert after.status == "sent" and len(gate.graph.calls) == 2
+    cleared = gate.stores.health.get(Channel.MESSENGER, PAGE_ID)
+    assert cleared is not None and cleared.status == "ok"

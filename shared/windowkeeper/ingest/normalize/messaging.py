@@ -28,6 +28,7 @@ from windowkeeper.ingest.normalize.common import (
 from windowkeeper.ingest.observations import (
     ConsentChange,
     LogLine,
+    PageNotice,
     RoutingChange,
 )
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
@@ -368,8 +369,14 @@ class MessagingEvents(EventBuilder):
     def _on_policy_enforcement(self, account: AccountConfig, event: MessagingEvent, standby: bool) -> None:
         # Page-level (Meta warned or blocked the Page): no contact to update; the service logs it.
         self.out.ignored += 1
+        enforcement = event.policy_enforcement
         self.out.page_notices.append(
-            (account.account_id, event.policy_enforcement.action if event.policy_enforcement else None)
+            PageNotice(
+                account=account,
+                action=enforcement.action if enforcement else None,
+                reason=enforcement.reason if enforcement else None,
+                at_ms=event.timestamp,
+            )
         )
 
     def messaging_change(self, account: AccountConfig, entry: MessagingEntry, change: Change) -> None:
