@@ -19,9 +19,11 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.helpers import http
 from windowkeeper_tools.local.stack import LocalStack, cli_command
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +50,57 @@ def walkthrough_blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
     section = text.split("\n## Walk through\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+
+
+class Sweeps:
+    """The test's stand-in for the loop's minute sweep, every second, keeping what each run said."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.reports: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._done.wait(1.0):
+            try:
+                self.reports.append(self.stack.invoke_scheduler({"kind": "sweep"}))
+            except Exception as error:  # a failed run must not end the sweeping (the loop goes on too)
+                self.errors.append(repr(error))
+
+    def __enter__(self) -> Sweeps:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def summary(self) -> str:
+        published = sum(int(r.get("published", 0)) for r in self.reports if isinstance(r, dict))
+        last = self.reports[-1] if self.reports else None
+        return (
+            f"{len(self.reports)} sweeps, {published} notices published, "
+            f"errors {self.errors[-3:]}, last report {last}"
+        )
+
+
+def tap_summary(stack: LocalStack) -> str:
+    """What the event tap holds, for a failure message: how many, and every notice of the kind."""
+    reply = http("GET", f"{stack.events_url}?after=0")
+    if reply.status != 200:
+        return f"GET /_local/events answered {reply.status}: {reply.body}"
+    events = reply.body["events"]
+    notices = [
+        f"#{e['cursor']} {e['time']} {e['detail_type']} {e['detail'].get('contact_id')}"
+        for e in events
+        if str(e["detail_type"]).endswith("closing_soon")
+    ]
+    first = events[0]["cursor"] if events else None
+    return f"the tap holds {len(events)} events from cursor {first} (more: {reply.body['more']}); " + (
+        "closing-soon notices: " + "; ".join(notices) if notices else "no closing-soon notice"
+    )
 
 
 def _stand_ins(root: Path, stack: LocalStack, now: datetime) -> Path:
@@ -112,34 +165,42 @@ def test_every_command_of_the_walk_through_works(stack: LocalStack, tmp_path: Pa
     }
 
     # The minute sweep publishes window.closing_soon; the loop would run it within a minute.
-    done = threading.Event()
+    with Sweeps(stack) as sweeps:
+        try:
+            run = subprocess.run(
+                ["/bin/bash", "-c", "\n".join(script)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=240,
+                check=False,
+            )
+            stdout, stderr = run.stdout, run.stderr
+        except subprocess.TimeoutExpired as timeout:
+            run, stdout, stderr = None, _text(timeout.stdout), _text(timeout.stderr)
 
-    def sweep_often() -> None:
-        while not done.wait(1.0):
-            stack.invoke_scheduler({"kind": "sweep"})
-
-    sweeper = threading.Thread(target=sweep_often, daemon=True)
-    sweeper.start()
-    try:
-        run = subprocess.run(
-            ["/bin/bash", "-c", "\n".join(script)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
+    def explained(problem: str, printed: str) -> str:
+        """The failure, what was printed, and what the stack held then: a failure explains itself."""
+        return (
+            f"{problem}:\n{printed[-3000:]}\nstderr: {stderr[-3000:]}\n"
+            f"{tap_summary(stack)}\n{sweeps.summary()}"
         )
-    finally:
-        done.set()
-        sweeper.join(timeout=10)
-    assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    outputs = re.split(r"@@block \d+@@\n", run.stdout)[1:]
+
+    assert run is not None, explained("the walk-through did not finish in 240 s", stdout)
+    assert run.returncode == 0, explained(f"the walk-through stopped (exit {run.returncode})", stdout)
+    outputs = re.split(r"@@block \d+@@\n", stdout)[1:]
     assert len(outputs) == len(blocks) - 1
     for index, (output, patterns) in enumerate(zip(outputs, EXPECTED[1:], strict=True), start=1):
         flat = output.replace("\n", " ")
         for pattern in patterns:
-            assert re.search(pattern, flat), f"block {index} did not print {pattern!r}:\n{output[-2000:]}"
+            assert re.search(pattern, flat), explained(f"block {index} did not print {pattern!r}", output)
+
+
+def _text(captured: str | bytes | None) -> str:
+    if isinstance(captured, bytes):
+        return captured.decode("utf-8", "replace")
+    return captured or ""
 
 
 def test_the_banner_names_a_windowkeeper_command_a_new_terminal_can_run(stack: LocalStack) -> None:
