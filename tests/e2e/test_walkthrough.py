@@ -7,6 +7,10 @@ the commands on the suite's calendar (the stack's clock is ``E2E_NOW``, not toda
 ``.venv/bin/windowkeeper`` runs the real CLI with the process clock at the stack's instant, and
 ``date`` on PATH is GNU date relative to that instant. The gateway's URL replaces the default
 ``http://127.0.0.1:8787`` (the suite's stack listens on a free port).
+
+The stack is the tier's shared one, so the event tap already holds other customers' notices
+(the tier's earlier tests leave some; the test adds one of its own so that it does not depend on
+their order): step 6's ``events --follow ... --limit 1`` must wait for its own customer's.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import shutil
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.helpers import http
+from tests.e2e.test_local_stack import customer_writes
+from windowkeeper.policy.model import Channel
 from windowkeeper_tools.local.stack import LocalStack, cli_command
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +51,15 @@ EXPECTED: list[list[str]] = [
     [r"message\.status", r"contact\.unreachable", r"contact\.consent_changed"],
     [r'"status_code":\s*200', r'"kind":\s*"server_error"', r'"requests"', r'"now"'],
 ]
+
+
+# Step 6 (block 7) waits with `events --follow --type window.closing_soon ... --limit 1`: the first
+# closing-soon line the block prints is that command's, and it must be the walk-through's customer.
+# (The block's `events` listing after it names psid-walk-3 too once the sweep has published, so
+# the pattern above alone passed by luck whenever the follower stopped at an older notice.)
+FOLLOWED_BLOCK = 7
+FOLLOWED_NOTICE = r"!window\.closing_soon\s+acme messenger/1111/psid-walk-3"
+EARLIER_CONTACT = "psid-walk-earlier"
 
 
 def walkthrough_blocks() -> list[str]:
@@ -86,21 +102,53 @@ class Sweeps:
         )
 
 
+def tap_events(stack: LocalStack) -> list[dict[str, Any]]:
+    """Everything the event tap holds, page by page (oldest first)."""
+    events: list[dict[str, Any]] = []
+    cursor = 0
+    while True:
+        reply = http("GET", f"{stack.events_url}?after={cursor}")
+        assert reply.status == 200, f"GET /_local/events answered {reply.status}: {reply.body}"
+        events += reply.body["events"]
+        cursor = reply.body["cursor"]
+        if not reply.body["more"]:
+            return events
+
+
+def closing_soon_contacts(events: list[dict[str, Any]]) -> list[str]:
+    return [e["detail"].get("contact_id") for e in events if e["detail_type"] == "window.closing_soon"]
+
+
 def tap_summary(stack: LocalStack) -> str:
-    """What the event tap holds, for a failure message: how many, and every notice of the kind."""
-    reply = http("GET", f"{stack.events_url}?after=0")
-    if reply.status != 200:
-        return f"GET /_local/events answered {reply.status}: {reply.body}"
-    events = reply.body["events"]
+    """What the event tap holds, for a failure message: how many, and every closing-soon notice."""
+    events = tap_events(stack)
     notices = [
         f"#{e['cursor']} {e['time']} {e['detail_type']} {e['detail'].get('contact_id')}"
         for e in events
         if str(e["detail_type"]).endswith("closing_soon")
     ]
     first = events[0]["cursor"] if events else None
-    return f"the tap holds {len(events)} events from cursor {first} (more: {reply.body['more']}); " + (
+    return f"the tap holds {len(events)} events from cursor {first}; " + (
         "closing-soon notices: " + "; ".join(notices) if notices else "no closing-soon notice"
     )
+
+
+def another_customers_notice_on_the_tap(stack: LocalStack) -> None:
+    """A closing-soon notice of another customer, published before the walk-through starts."""
+    customer_writes(
+        stack,
+        Channel.MESSENGER,
+        "1111",
+        EARLIER_CONTACT,
+        "Anyone there?",
+        ago=timedelta(hours=23, minutes=30),
+    )
+    stack.invoke_scheduler({"kind": "sweep"})
+    deadline = time.monotonic() + 30
+    while EARLIER_CONTACT not in closing_soon_contacts(tap_events(stack)):
+        assert time.monotonic() < deadline, tap_summary(stack)
+        time.sleep(0.25)
+        stack.invoke_scheduler({"kind": "sweep"})
 
 
 def _stand_ins(root: Path, stack: LocalStack, now: datetime) -> Path:
@@ -140,17 +188,13 @@ def _stand_ins(root: Path, stack: LocalStack, now: datetime) -> Path:
     return shims
 
 
-@pytest.mark.xfail(
-    reason="block 7 (window.closing_soon via events --follow) fails on fresh clones under CI load; "
-    "passes in a warm checkout: open defect, see the closing note",
-    strict=False,
-)
 def test_every_command_of_the_walk_through_works(stack: LocalStack, tmp_path: Path) -> None:
     blocks = walkthrough_blocks()
     assert len(blocks) == len(EXPECTED), f"README has {len(blocks)} bash blocks; update EXPECTED"
     assert blocks[0].strip() == "scripts/run"
     assert "WK=.venv/bin/windowkeeper" in blocks[1] and cli_command(README.parent).endswith("windowkeeper")
 
+    another_customers_notice_on_the_tap(stack)
     now = datetime.now(UTC)  # the stack's instant (the suite's clock)
     shims = _stand_ins(tmp_path, stack, now)
     script = ["set -euo pipefail"]
@@ -195,6 +239,11 @@ def test_every_command_of_the_walk_through_works(stack: LocalStack, tmp_path: Pa
         flat = output.replace("\n", " ")
         for pattern in patterns:
             assert re.search(pattern, flat), explained(f"block {index} did not print {pattern!r}", output)
+        if index == FOLLOWED_BLOCK:
+            followed = next((line for line in output.splitlines() if "window.closing_soon" in line), "")
+            assert re.search(FOLLOWED_NOTICE, followed), explained(
+                f"`events --follow` of block {index} printed {followed!r}, not psid-walk-3's notice", output
+            )
 
 
 def _text(captured: str | bytes | None) -> str:
