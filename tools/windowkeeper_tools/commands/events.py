@@ -39,7 +39,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--after", type=int, default=0, help="only events after this cursor")
     parser.add_argument("--type", action="append", default=None, help="only this detail-type (repeatable)")
     parser.add_argument("--tenant", default=None, help="only this tenant's events")
-    parser.add_argument("--limit", type=int, default=None, help="stop after this many events")
+    parser.add_argument(
+        "--contact",
+        default=None,
+        help="only events about this contact (its id on the channel: a PSID, an IGSID, a number)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="stop after this many events (of those the filters keep: with --follow, waits for them)",
+    )
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --follow")
     parser.add_argument("--events-url", default=None, help="override the tap's URL")
     parser.set_defaults(handler=run)
@@ -115,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                 if wanted and entry.get("detail_type") not in wanted:
                     continue
                 if args.tenant and entry.get("tenant_id") != args.tenant:
+                    continue
+                if args.contact and (entry.get("detail") or {}).get("contact_id") != args.contact:
                     continue
                 print(json.dumps(entry, sort_keys=True) if args.json else one_line(entry), flush=True)
                 printed += 1

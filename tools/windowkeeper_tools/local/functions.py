@@ -41,14 +41,17 @@ class LocalFunction:
         return self._handler
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        context = LocalLambdaContext(
-            function_name=self.definition.logical_id,
-            memory_limit_in_mb=self.definition.memory_mb,
-            timeout_seconds=self.definition.timeout_seconds,
-            region=self.region,
-        )
         handler = self.handler()
         with self._lock:
+            # The timeout runs from when the "container" takes the event, as in Lambda: time spent
+            # queued behind another invocation of this function is not the handler's to lose (a
+            # sweep queued behind a long one would otherwise stop for time before sweeping).
+            context = LocalLambdaContext(
+                function_name=self.definition.logical_id,
+                memory_limit_in_mb=self.definition.memory_mb,
+                timeout_seconds=self.definition.timeout_seconds,
+                region=self.region,
+            )
             return handler(event, context)
 
 
