@@ -54,16 +54,13 @@ from windowkeeper.policy.paths import EVALUATORS, PathResult
 from windowkeeper.policy.rules import (
     CUSTOMER_FEEDBACK,
     HUMAN_AGENT,
-    PATH_FAMILY,
     PRIVATE_REPLY,
-    TEMPLATE,
     WINDOW,
     Rule,
     TagParams,
     first_in_force,
-    in_force,
     rule_change_instants,
-    rules_of,
+    rules_on,
 )
 
 __all__ = [
@@ -112,33 +109,23 @@ def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
         return (*window_first, Path.CUSTOMER_FEEDBACK), True
     if request.purpose is Purpose.MARKETING and Path.MARKETING_MESSAGE in table.paths:
         return (*window_first, Path.MARKETING_MESSAGE), True
-    automatic = tuple(
-        p
-        for p in table.auto_paths
-        if p in (Path.FREE_FORM, Path.DIRECT) or in_force(PATH_FAMILY[p], ask.contact.channel, ask.at)
-    )
+    automatic = ask.rules.auto_paths
     return automatic or table.auto_paths[:1], False
 
 
 def _option_paths(ask: Ask) -> tuple[Path, ...]:
     """Paths worth listing: those with a rule in force now (tags also once retired)."""
-    channel = ask.contact.channel
-    listed = []
-    for path in ask.table.paths:
-        family = PATH_FAMILY[path]
-        rules = rules_of(family, channel)
-        if family is TEMPLATE:
-            rules = tuple(r for r in rules if r.params.path is path)
-        keep_retired = path is Path.MESSAGE_TAG and any(r.started_by(ask.at) for r in rules)
-        if path is Path.PRIVATE_REPLY and ask.facts.comment is None:
-            continue
-        if keep_retired or any(r.in_force(ask.at) for r in rules):
-            listed.append(path)
-    return tuple(listed)
+    listed = ask.rules.listed_paths
+    if Path.PRIVATE_REPLY in listed and ask.facts.comment is None:
+        return tuple(p for p in listed if p is not Path.PRIVATE_REPLY)
+    return listed
+
+
+_NO_REQUEST = OutboundRequest()
 
 
 def _agnostic(ask: Ask) -> Ask:
-    return replace(ask, content=None, request=OutboundRequest())
+    return replace(ask, content=None, request=_NO_REQUEST)
 
 
 def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
@@ -269,13 +256,14 @@ def window_closings(contact: ContactState, account: AccountProfile) -> WindowClo
             private_reply_closes_at = comment.at + reply_rule.params.within
     if last is None:
         return WindowClosings(private_reply_closes_at=private_reply_closes_at)
+    rules = rules_on(contact.channel, last)
     window = free_form_window(
         contact,
         account,
         last_action_at=last,
         ad_started_at=contact.ad_conversation_started_at,
         closed_early_at=contact.window_closed_early_at,
-        rules_at=last,
+        rules=rules,
     )
 
     def tag_closes(rule: Rule[TagParams] | None) -> datetime | None:
@@ -289,7 +277,7 @@ def window_closings(contact: ContactState, account: AccountProfile) -> WindowClo
 
     return WindowClosings(
         free_form_closes_at=window.closes_at,
-        human_agent_closes_at=tag_closes(first_in_force(HUMAN_AGENT, contact.channel, last)),
-        feedback_closes_at=tag_closes(first_in_force(CUSTOMER_FEEDBACK, contact.channel, last)),
+        human_agent_closes_at=tag_closes(rules.first(HUMAN_AGENT)),
+        feedback_closes_at=tag_closes(rules.first(CUSTOMER_FEEDBACK)),
         private_reply_closes_at=private_reply_closes_at,
     )

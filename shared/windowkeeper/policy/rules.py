@@ -811,15 +811,38 @@ OUTSIDE_WINDOW_COURTESY = 24 * HOUR
 # --- look-ups -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class DayRules:
+    """The rules in force on one channel during one UTC day, by family.
+
+    Rules change only at UTC midnights, so this is the same all day long: built once per
+    (channel, day) and shared by every decision of that day (``rules_on``).
+    """
+
+    channel: Channel
+    by_family: Mapping[str, tuple[Rule[Any], ...]]
+    # The channel's paths that have a rule in force this day, in the table's order.
+    auto_paths: tuple[Path, ...]  # tried for a plain message (free-form and direct always)
+    listed_paths: tuple[Path, ...]  # worth listing as options (tags also once retired)
+
+    def of(self, family: Family[P]) -> tuple[Rule[P], ...]:
+        """The rules of ``family`` in force, in table order."""
+        return self.by_family.get(family.name, ())
+
+    def first(self, family: Family[P]) -> Rule[P] | None:
+        found = self.by_family.get(family.name)
+        return found[0] if found else None
+
+
 @dataclass
 class _RuleIndex:
-    """Rules by (family, channel). Look-ups run thousands of times per webhook batch, so the
-    table is indexed once per RULES object (a test that swaps RULES gets a fresh index)."""
+    """Rules by (family, channel), and the rules in force per (channel, UTC day). Look-ups run
+    thousands of times per webhook batch, so the table is indexed once per RULES object (a test
+    that swaps RULES gets a fresh index)."""
 
     source: tuple[Rule[Any], ...] | None = None
     by_key: dict[tuple[str, Channel], tuple[Rule[Any], ...]] = field(default_factory=dict)
-    # Rules change only at UTC midnights, so the rules in force are the same all day long.
-    by_day: dict[tuple[str, Channel, date], tuple[Rule[Any], ...]] = field(default_factory=dict)
+    by_day: dict[tuple[Channel, date], DayRules] = field(default_factory=dict)
     change_instants: dict[Channel, tuple[datetime, ...]] = field(default_factory=dict)
 
     def _fresh(self) -> None:
@@ -837,19 +860,42 @@ class _RuleIndex:
         self._fresh()
         return self.by_key.get((family_name, channel), ())
 
-    def in_force(self, family_name: str, channel: Channel, at: datetime) -> tuple[Rule[Any], ...]:
-        self._fresh()
-        if at.tzinfo is not UTC:  # the day index is by UTC date; other zones take the long way
-            return tuple(r for r in self.by_key.get((family_name, channel), ()) if r.in_force(at))
-        key = (family_name, channel, at.date())
+    def on(self, channel: Channel, at: datetime) -> DayRules:
+        if self.source is not RULES:
+            self._fresh()
+        if at.tzinfo is not UTC:  # the day index is by UTC date; the instant is the same
+            at = at.astimezone(UTC)
+        key = (channel, at.date())
         found = self.by_day.get(key)
         if found is None:
-            if len(self.by_day) > 50_000:  # a long-running process asked about very many days
+            if len(self.by_day) > 20_000:  # a long-running process asked about very many days
                 self.by_day.clear()
-            found = self.by_day[key] = tuple(
-                r for r in self.by_key.get((family_name, channel), ()) if r.in_force(at)
-            )
+            found = self.by_day[key] = self._day(channel, at)
         return found
+
+    def _day(self, channel: Channel, at: datetime) -> DayRules:
+        by_family: dict[str, tuple[Rule[Any], ...]] = {}
+        for (family_name, rule_channel), rules in self.by_key.items():
+            if rule_channel is channel:
+                current = tuple(r for r in rules if r.in_force(at))
+                if current:
+                    by_family[family_name] = current
+        table = CHANNELS[channel]
+        auto_paths = tuple(
+            p
+            for p in table.auto_paths
+            if p in (Path.FREE_FORM, Path.DIRECT) or PATH_FAMILY[p].name in by_family
+        )
+        listed: list[Path] = []
+        for path in table.paths:
+            family = PATH_FAMILY[path]
+            rules = self.by_key.get((family.name, channel), ())
+            if family is TEMPLATE:
+                rules = tuple(r for r in rules if r.params.path is path)
+            keep_retired = path is Path.MESSAGE_TAG and any(r.started_by(at) for r in rules)
+            if keep_retired or any(r.in_force(at) for r in rules):
+                listed.append(path)
+        return DayRules(channel, by_family, auto_paths, tuple(listed))
 
     def changes(self, channel: Channel) -> tuple[datetime, ...]:
         self._fresh()
@@ -874,9 +920,18 @@ def rules_of(family: Family[P], channel: Channel) -> tuple[Rule[P], ...]:
     return _RULE_INDEX.lookup(family.name, channel)
 
 
+def rules_on(channel: Channel, at: datetime) -> DayRules:
+    """The rules in force on a channel during the UTC day of ``at`` (cached per channel and day).
+
+    ``at`` must be timezone-aware."""
+    return _RULE_INDEX.on(channel, at)
+
+
 def in_force(family: Family[P], channel: Channel, at: datetime) -> tuple[Rule[P], ...]:
     """The rules of a family in force on a channel at an instant, in table order."""
-    return _RULE_INDEX.in_force(family.name, channel, at)
+    if at.tzinfo is None:  # naive: compared rule by rule (undated rules answer, dated ones raise)
+        return tuple(r for r in rules_of(family, channel) if r.in_force(at))
+    return _RULE_INDEX.on(channel, at).of(family)
 
 
 def first_in_force(family: Family[P], channel: Channel, at: datetime) -> Rule[P] | None:

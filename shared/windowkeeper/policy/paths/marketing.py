@@ -9,13 +9,13 @@ from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse, rule_end
-from windowkeeper.policy.rules import MARKETING_MESSAGE, in_force
+from windowkeeper.policy.rules import MARKETING_MESSAGE
 
 
 def marketing_message(ask: Ask) -> PathResult:
     """A marketing message to an opt-in token; the first rule in force that allows it wins."""
     path = Path.MARKETING_MESSAGE
-    rules = in_force(MARKETING_MESSAGE, ask.contact.channel, ask.at)
+    rules = ask.rules.of(MARKETING_MESSAGE)
     if not rules:
         return refuse(
             path,

@@ -17,7 +17,6 @@ from windowkeeper.policy.rules import (
     Family,
     Rule,
     TagParams,
-    in_force,
     rules_of,
 )
 
@@ -154,8 +153,7 @@ def tagged(ask: Ask, path: Path) -> PathResult:
     needs = "a person must send it" if params.human_only else ""
     if path is Path.MESSAGE_TAG and ask.request.tag is None:
         needs = "a tag matching the purpose: " + ", ".join(
-            f"{r.params.tag} ({'/'.join(sorted(r.params.purposes))})"
-            for r in in_force(MESSAGE_TAG, ask.contact.channel, ask.at)
+            f"{r.params.tag} ({'/'.join(sorted(r.params.purposes))})" for r in ask.rules.of(MESSAGE_TAG)
         )
     if params.content_kinds:
         needs = "the customer feedback template"

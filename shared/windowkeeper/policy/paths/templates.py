@@ -12,7 +12,6 @@ from windowkeeper.policy.rules import (
     REGION_BLOCK,
     TEMPLATE,
     TemplateParams,
-    in_force,
     rules_of,
 )
 
@@ -20,7 +19,7 @@ from windowkeeper.policy.rules import (
 def template(ask: Ask, path: Path) -> PathResult:
     """An approved template of the category ``path`` stands for, any time."""
     channel = ask.contact.channel
-    rules = [r for r in in_force(TEMPLATE, channel, ask.at) if r.params.path is path]
+    rules = [r for r in ask.rules.of(TEMPLATE) if r.params.path is path]
     template = ask.content.template if ask.content is not None else None
     if not rules:
         if any(r.params.path is path for r in rules_of(TEMPLATE, channel)):
@@ -67,7 +66,7 @@ def template(ask: Ask, path: Path) -> PathResult:
         return refuse(
             path, rule, ReasonCode.NEVER_CONTACTED, "the contact never wrote and no consent is on record"
         )
-    for block in in_force(REGION_BLOCK, channel, ask.at):
+    for block in ask.rules.of(REGION_BLOCK):
         if path in block.params.paths and ask.contact.recipient_country_code in block.params.country_codes:
             return refuse(
                 path,
