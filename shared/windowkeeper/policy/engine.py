@@ -30,7 +30,7 @@ lists the other options and combines the verdicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from windowkeeper.policy import explain
@@ -125,7 +125,7 @@ _NO_REQUEST = OutboundRequest()
 
 
 def _agnostic(ask: Ask) -> Ask:
-    return replace(ask, content=None, request=_NO_REQUEST)
+    return ask._replace(content=None, request=_NO_REQUEST)
 
 
 def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
@@ -134,6 +134,8 @@ def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
 
 
 def _require_aware(at: datetime) -> datetime:
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("`at` must be timezone-aware (UTC)")
     return at.astimezone(UTC)

@@ -7,8 +7,8 @@ happened yet. Those future instants are kept as boundaries -- the answer may cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -40,8 +40,7 @@ from windowkeeper.policy.rules import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
     """The contact's state as of ``at``: anything stamped after ``at`` has not happened yet."""
 
     last_action_at: datetime | None
@@ -141,8 +140,7 @@ def action_opens_window(rule: Rule[WindowParams] | None, kind: CustomerActionKin
     return rule is not None and kind in rule.params.opening_kinds
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """The free-form window in force at ``at`` (``opened_at`` None: nothing opened it)."""
 
     rule: Rule[WindowParams] | None
@@ -192,8 +190,7 @@ def free_form_window(
     return Window(rule, last_action_at, closes_at, span.message_cap)
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
+class Ask(NamedTuple):
     """Everything an evaluator may look at. ``content``/``request`` None: "is this path open at all?"."""
 
     contact: ContactState
@@ -206,7 +203,7 @@ class Ask:
     table: ChannelTable
     rules: DayRules  # the rules in force on the contact's channel at ``at``
     content: Content | None = None
-    request: OutboundRequest = field(default_factory=OutboundRequest)
+    request: OutboundRequest = OutboundRequest()
 
     @property
     def channel_label(self) -> str:

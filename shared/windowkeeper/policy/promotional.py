@@ -144,8 +144,13 @@ def find_promotional_phrase(text: str) -> str | None:
     >>> find_promotional_phrase("Your parcel is at the depot") is None
     True
     """
-    if not text:
-        return None
+    return _first_phrase(text) if text else None
+
+
+# Screened once per text: a job sends one message to thousands of contacts, and an agent's
+# composer asks again about the same draft as the contact's state changes.
+@lru_cache(maxsize=1024)
+def _first_phrase(text: str) -> str | None:
     folded, origin = _folded_with_positions(text)
     match = _PROMOTIONAL_RE.search(folded)
     if match is None:

@@ -61,7 +61,7 @@ class WindowParams:
     # Outside the window only templates may go (WhatsApp): adds ``template_required`` to refusals.
     template_outside_window: bool = False
 
-    @property
+    @cached_property
     def opening_kinds(self) -> frozenset[CustomerActionKind]:
         return frozenset().union(*(span.kinds for span in self.spans))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from windowkeeper.policy import explain
 from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import Path, ReasonCode
@@ -92,7 +90,7 @@ def marketing_message(ask: Ask) -> PathResult:
             needs="the contact's marketing opt-in",
             boundaries=older,
         )
-    return replace(refusals[0], boundaries=frozenset().union(*(r.boundaries for r in refusals)))
+    return refusals[0]._replace(boundaries=frozenset().union(*(r.boundaries for r in refusals)))
 
 
 def _recipient_region(ask: Ask) -> tuple[str, str]:

@@ -25,16 +25,17 @@ def tag_rule(ask: Ask, path: Path) -> tuple[Rule[TagParams] | None, PathResult |
     """The tag rule that applies, or why none does (unknown, not yet available, or retired tag)."""
     family: Family[TagParams] = PATH_FAMILY[path]
     wanted = ask.request.tag.upper() if ask.request.tag else None
+    current = [r for r in ask.rules.of(family) if wanted is None or r.params.tag == wanted]
+    if current:
+        held = [r for r in current if r.params.permission is None or ask.account.has(r.params.permission)]
+        return (held or current)[0], None
+    # None in force: why not (unknown here, not yet available, or retired).
     known = [r for r in rules_of(family, ask.contact.channel) if wanted is None or r.params.tag == wanted]
     what = wanted or "message tags"
     if not known:
         return None, refuse(
             path, None, ReasonCode.TAG_NOT_ALLOWED, f"{what} cannot be used on {ask.channel_label}"
         )
-    current = [r for r in known if r.in_force(ask.at)]
-    if current:
-        held = [r for r in current if r.params.permission is None or ask.account.has(r.params.permission)]
-        return (held or current)[0], None
     started = [r for r in known if r.started_by(ask.at)]
     if not started:
         first = min(known, key=lambda r: r.effective_from or ask.at.date())

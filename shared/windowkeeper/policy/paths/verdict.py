@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from windowkeeper.policy.explain import Note
 from windowkeeper.policy.model import Option, Path, ReasonCode
 from windowkeeper.policy.rules import Rule, day_start
 
 
-@dataclass(frozen=True)
-class PathResult:
+class PathResult(NamedTuple):
     path: Path
     allowed: bool
     rule: Rule[Any] | None
     note: Note  # a clause of the explanation sentence, formatted when read (str(note))
     reasons: tuple[ReasonCode, ...] = ()
-    send_fields: Mapping[str, Any] = field(default_factory=dict)
+    send_fields: Mapping[str, Any] = MappingProxyType({})
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     needs: str = ""
@@ -41,7 +40,13 @@ class PathResult:
 
 def _bounds(boundaries: Iterable[datetime], *instants: datetime | None) -> frozenset[datetime]:
     """A verdict's own opening/closing instants are always boundaries too."""
-    return frozenset(boundaries).union(i for i in instants if i is not None)
+    own = [i for i in instants if i is not None]
+    if not boundaries:  # most verdicts: nothing but their own instants, often none
+        return frozenset(own) if own else _NO_BOUNDARIES
+    return frozenset(boundaries).union(own)
+
+
+_NO_BOUNDARIES: frozenset[datetime] = frozenset()
 
 
 def refuse(
