@@ -83,6 +83,8 @@ _TEMPLATE_PATH = {
     "MARKETING": Path.MARKETING_TEMPLATE,
 }
 
+_TAG_PATH = {"HUMAN_AGENT": Path.HUMAN_AGENT, "CUSTOMER_FEEDBACK": Path.CUSTOMER_FEEDBACK}
+
 
 def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
     """The paths to try in order, and whether the last one was asked for explicitly."""
@@ -91,12 +93,10 @@ def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
     if request.comment_id is not None:
         return (Path.PRIVATE_REPLY,), True
     if content is not None and content.kind is ContentKind.TEMPLATE:
-        category = content.template.category.value if content.template else "UTILITY"
+        category = content.template.category if content.template else "UTILITY"
         return (_TEMPLATE_PATH[category],), True
     if request.tag is not None:
-        tag_path = {"HUMAN_AGENT": Path.HUMAN_AGENT, "CUSTOMER_FEEDBACK": Path.CUSTOMER_FEEDBACK}.get(
-            request.tag.upper(), Path.MESSAGE_TAG
-        )
+        tag_path = _TAG_PATH.get(request.tag.upper(), Path.MESSAGE_TAG)
         if tag_path is Path.HUMAN_AGENT and not ask.sender.is_human:
             # The request misstates who sends: refused human_only, never sent untagged instead.
             return (tag_path,), True

@@ -114,16 +114,17 @@ def facts_at(contact: ContactState, at: datetime, *, every_claim_known: bool = F
         courtesy_end = last_action_at + OUTSIDE_WINDOW_COURTESY
         if courtesy_end > at:
             future.append(courtesy_end)
+    # Positional, in field order: a NamedTuple builds twice as fast so (every call makes one).
     return Facts(
-        last_action_at=last_action_at,
-        comment=comment,
-        ad_started_at=ad_started_at,
-        outbound=outbound,
-        opt_ins=opt_ins,
-        unreachable=unreachable,
-        closed_early_at=closed_early_at,
-        backoff_until=backoff,
-        boundaries=frozenset(future) if future else _NO_BOUNDARIES,
+        last_action_at,
+        comment,
+        ad_started_at,
+        outbound,
+        opt_ins,
+        unreachable,
+        closed_early_at,
+        backoff,
+        frozenset(future) if future else _NO_BOUNDARIES,
     )
 
 
@@ -230,16 +231,18 @@ def ask_at(inp: DecisionInput, at: datetime) -> Ask:
         closed_early_at=facts.closed_early_at,
         rules=rules,
     )
+    # Positional, in field order (contact, account, sender, at, usage, facts, window, table,
+    # rules, content, request): a NamedTuple builds twice as fast so.
     return Ask(
-        contact=contact,
-        account=inp.account,
-        sender=inp.sender,
-        at=at,
-        usage=inp.usage,
-        facts=facts,
-        window=window,
-        table=CHANNELS[contact.channel],
-        rules=rules,
-        content=inp.content,
-        request=inp.request,
+        contact,
+        inp.account,
+        inp.sender,
+        at,
+        inp.usage,
+        facts,
+        window,
+        CHANNELS[contact.channel],
+        rules,
+        inp.content,
+        inp.request,
     )

@@ -36,7 +36,7 @@ def template(ask: Ask, path: Path) -> PathResult:
         return refuse(path, None, ReasonCode.CHANNEL_UNSUPPORTED, f"{ask.channel_label} has no templates")
     rule = rules[0]
     params: TemplateParams = rule.params
-    kind = params.category.value.lower()
+    kind = params.category.lower()  # a StrEnum: its value, without the enum property
     if blocked := gate(ask, path, rule):
         return blocked
     if params.profile_switch and not switched_on(ask.account, params.profile_switch):
