@@ -30,6 +30,7 @@ lists the other options and combines the verdicts.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -133,6 +134,16 @@ def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
     return [EVALUATORS[path](general) for path in _option_paths(ask) if path is not skip]
 
 
+def _first_boundary_after(at: datetime, ask: Ask, results: tuple[PathResult, ...]) -> datetime | None:
+    """The first instant after ``at`` at which the facts, a verdict or a rule changes."""
+    changes = rule_change_instants(ask.contact.channel)  # sorted
+    next_change = bisect_right(changes, at)
+    later = [b for b in ask.facts.boundaries.union(*(r.boundaries for r in results)) if b > at]
+    if next_change < len(changes):
+        later.append(changes[next_change])
+    return min(later, default=None)
+
+
 def _require_aware(at: datetime) -> datetime:
     if at.tzinfo is UTC:
         return at
@@ -182,10 +193,7 @@ def decide(inp: DecisionInput, at: datetime) -> Decision:
     chosen = next((r for r in results if r.allowed), None)
     options = _evaluate_options(ask, chosen.path if chosen else None)
 
-    boundaries = set(ask.facts.boundaries) | set(rule_change_instants(ask.contact.channel))
-    for result in (*results, *options):
-        boundaries |= result.boundaries
-    valid_until = min((b for b in boundaries if b > at), default=None)
+    valid_until = _first_boundary_after(at, ask, (*results, *options))
 
     if chosen is not None:
         note = str(chosen.note)

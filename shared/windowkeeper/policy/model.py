@@ -20,6 +20,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # already UTC (every instant the engine computes): kept as it is
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("instants must be timezone-aware (UTC)")
     return value.astimezone(UTC)

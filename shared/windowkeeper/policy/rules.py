@@ -204,6 +204,11 @@ class Rule(Generic[P]):
         )
 
     def ref(self) -> RuleRef:
+        """The rule as a decision cites it (one immutable ``RuleRef`` per rule, shared)."""
+        return self._ref
+
+    @cached_property
+    def _ref(self) -> RuleRef:
         return RuleRef(
             rule_id=self.rule_id, sources=self.sources, confidence=self.confidence, summary=self.summary
         )
@@ -811,7 +816,7 @@ OUTSIDE_WINDOW_COURTESY = 24 * HOUR
 # --- look-ups -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one per (channel, day): compared by identity
 class DayRules:
     """The rules in force on one channel during one UTC day, by family.
 
