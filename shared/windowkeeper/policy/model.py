@@ -348,7 +348,7 @@ class AccountProfile(Frozen):
     tenant_id: str
     display_name: str = ""
     permissions: frozenset[str] = frozenset()  # "human_agent", "page_utility_messaging", ...
-    # Medium-confidence rules the account opts into or out of (see rules.py, `opt_in_key`).
+    # Medium-confidence rules the account opts into or out of (see policy/rules/, `profile_switch`).
     ctm_seven_day_window: bool = False
     allow_messenger_utility_templates: bool = True
     tagged_messages_per_24h_cap: int | None = None  # e.g. 1 a day while the customer is silent
