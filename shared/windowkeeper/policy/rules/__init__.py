@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from windowkeeper.policy.model import Channel, Path
 from windowkeeper.policy.rules.channels import (
@@ -72,6 +72,7 @@ from windowkeeper.policy.rules.record import (
     MESSENGER_AND_INSTAGRAM,
     Confidence,
     Family,
+    P,
     Rule,
     day_start,
 )
@@ -136,7 +137,6 @@ __all__ = [
     "rules_on",
 ]
 
-P = TypeVar("P")
 
 # Table order: ``in_force`` answers in it, and the first rule in force wins where several are.
 RULES: tuple[Rule[Any], ...] = (
