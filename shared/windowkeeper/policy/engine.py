@@ -30,7 +30,8 @@ lists the other options and combines the verdicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from windowkeeper.policy import explain
@@ -54,16 +55,13 @@ from windowkeeper.policy.paths import EVALUATORS, PathResult
 from windowkeeper.policy.rules import (
     CUSTOMER_FEEDBACK,
     HUMAN_AGENT,
-    PATH_FAMILY,
     PRIVATE_REPLY,
-    TEMPLATE,
     WINDOW,
     Rule,
     TagParams,
     first_in_force,
-    in_force,
     rule_change_instants,
-    rules_of,
+    rules_on,
 )
 
 __all__ = [
@@ -86,6 +84,8 @@ _TEMPLATE_PATH = {
     "MARKETING": Path.MARKETING_TEMPLATE,
 }
 
+_TAG_PATH = {"HUMAN_AGENT": Path.HUMAN_AGENT, "CUSTOMER_FEEDBACK": Path.CUSTOMER_FEEDBACK}
+
 
 def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
     """The paths to try in order, and whether the last one was asked for explicitly."""
@@ -94,12 +94,10 @@ def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
     if request.comment_id is not None:
         return (Path.PRIVATE_REPLY,), True
     if content is not None and content.kind is ContentKind.TEMPLATE:
-        category = content.template.category.value if content.template else "UTILITY"
+        category = content.template.category if content.template else "UTILITY"
         return (_TEMPLATE_PATH[category],), True
     if request.tag is not None:
-        tag_path = {"HUMAN_AGENT": Path.HUMAN_AGENT, "CUSTOMER_FEEDBACK": Path.CUSTOMER_FEEDBACK}.get(
-            request.tag.upper(), Path.MESSAGE_TAG
-        )
+        tag_path = _TAG_PATH.get(request.tag.upper(), Path.MESSAGE_TAG)
         if tag_path is Path.HUMAN_AGENT and not ask.sender.is_human:
             # The request misstates who sends: refused human_only, never sent untagged instead.
             return (tag_path,), True
@@ -112,33 +110,31 @@ def _candidates(ask: Ask) -> tuple[tuple[Path, ...], bool]:
         return (*window_first, Path.CUSTOMER_FEEDBACK), True
     if request.purpose is Purpose.MARKETING and Path.MARKETING_MESSAGE in table.paths:
         return (*window_first, Path.MARKETING_MESSAGE), True
-    automatic = tuple(
-        p
-        for p in table.auto_paths
-        if p in (Path.FREE_FORM, Path.DIRECT) or in_force(PATH_FAMILY[p], ask.contact.channel, ask.at)
-    )
+    automatic = ask.rules.auto_paths
     return automatic or table.auto_paths[:1], False
 
 
 def _option_paths(ask: Ask) -> tuple[Path, ...]:
     """Paths worth listing: those with a rule in force now (tags also once retired)."""
-    channel = ask.contact.channel
-    listed = []
-    for path in ask.table.paths:
-        family = PATH_FAMILY[path]
-        rules = rules_of(family, channel)
-        if family is TEMPLATE:
-            rules = tuple(r for r in rules if r.params.path is path)
-        keep_retired = path is Path.MESSAGE_TAG and any(r.started_by(ask.at) for r in rules)
-        if path is Path.PRIVATE_REPLY and ask.facts.comment is None:
-            continue
-        if keep_retired or any(r.in_force(ask.at) for r in rules):
-            listed.append(path)
-    return tuple(listed)
+    listed = ask.rules.listed_paths
+    if Path.PRIVATE_REPLY in listed and ask.facts.comment is None:
+        return tuple(p for p in listed if p is not Path.PRIVATE_REPLY)
+    return listed
+
+
+_NO_REQUEST = OutboundRequest()
+
+
+assert Ask._fields[-2:] == ("content", "request")
 
 
 def _agnostic(ask: Ask) -> Ask:
-    return replace(ask, content=None, request=OutboundRequest())
+    """The same contact at the same instant, asking nothing in particular (for the options).
+
+    Built positionally: content and request are the last two fields, and ``_replace`` costs twice
+    as much on a path every ``decide()`` takes.
+    """
+    return Ask(*ask[:-2], None, _NO_REQUEST)
 
 
 def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
@@ -146,7 +142,19 @@ def _evaluate_options(ask: Ask, skip: Path | None) -> list[PathResult]:
     return [EVALUATORS[path](general) for path in _option_paths(ask) if path is not skip]
 
 
+def _first_boundary_after(at: datetime, ask: Ask, results: tuple[PathResult, ...]) -> datetime | None:
+    """The first instant after ``at`` at which the facts, a verdict or a rule changes."""
+    changes = rule_change_instants(ask.contact.channel)  # sorted
+    next_change = bisect_right(changes, at)
+    later = [b for b in ask.facts.boundaries.union(*(r.boundaries for r in results)) if b > at]
+    if next_change < len(changes):
+        later.append(changes[next_change])
+    return min(later, default=None)
+
+
 def _require_aware(at: datetime) -> datetime:
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("`at` must be timezone-aware (UTC)")
     return at.astimezone(UTC)
@@ -193,10 +201,7 @@ def decide(inp: DecisionInput, at: datetime) -> Decision:
     chosen = next((r for r in results if r.allowed), None)
     options = _evaluate_options(ask, chosen.path if chosen else None)
 
-    boundaries = set(ask.facts.boundaries) | set(rule_change_instants(ask.contact.channel))
-    for result in (*results, *options):
-        boundaries |= result.boundaries
-    valid_until = min((b for b in boundaries if b > at), default=None)
+    valid_until = _first_boundary_after(at, ask, (*results, *options))
 
     if chosen is not None:
         note = str(chosen.note)
@@ -269,13 +274,14 @@ def window_closings(contact: ContactState, account: AccountProfile) -> WindowClo
             private_reply_closes_at = comment.at + reply_rule.params.within
     if last is None:
         return WindowClosings(private_reply_closes_at=private_reply_closes_at)
+    rules = rules_on(contact.channel, last)
     window = free_form_window(
         contact,
         account,
         last_action_at=last,
         ad_started_at=contact.ad_conversation_started_at,
         closed_early_at=contact.window_closed_early_at,
-        rules_at=last,
+        rules=rules,
     )
 
     def tag_closes(rule: Rule[TagParams] | None) -> datetime | None:
@@ -289,7 +295,7 @@ def window_closings(contact: ContactState, account: AccountProfile) -> WindowClo
 
     return WindowClosings(
         free_form_closes_at=window.closes_at,
-        human_agent_closes_at=tag_closes(first_in_force(HUMAN_AGENT, contact.channel, last)),
-        feedback_closes_at=tag_closes(first_in_force(CUSTOMER_FEEDBACK, contact.channel, last)),
+        human_agent_closes_at=tag_closes(rules.first(HUMAN_AGENT)),
+        feedback_closes_at=tag_closes(rules.first(CUSTOMER_FEEDBACK)),
         private_reply_closes_at=private_reply_closes_at,
     )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
 def iso(instant: datetime) -> str:
@@ -48,8 +47,7 @@ def sentence(clauses: list[str]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-@dataclass(frozen=True, slots=True)
-class Clause:
+class Clause(NamedTuple):
     """A clause naming an instant, formatted only when read (``check()`` never reads it).
 
     ``str(Clause("open ", "until", closes_at, at))`` is ``"open " + until(closes_at, at)``.

@@ -7,8 +7,8 @@ happened yet. Those future instants are kept as boundaries -- the answer may cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -33,14 +33,14 @@ from windowkeeper.policy.rules import (
     OUTSIDE_WINDOW_COURTESY,
     WINDOW,
     ChannelTable,
+    DayRules,
     Rule,
     WindowParams,
-    first_in_force,
+    rules_on,
 )
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """The contact's state as of ``at``: anything stamped after ``at`` has not happened yet."""
 
     last_action_at: datetime | None
@@ -60,56 +60,75 @@ def facts_at(contact: ContactState, at: datetime, *, every_claim_known: bool = F
     A send decided on the item as just read must see every claim already on it: a concurrent
     request that read its clock a few ms later stamps its claim after this one's ``at``, yet it is
     stored, so a one-shot or capped rule that ignored it would let a second message through.
+
+    Written out stamp by stamp (no helper per stamp): every decision and check runs it once.
     """
-    future: set[datetime] = set()
-
-    def known(instant: datetime | None) -> datetime | None:
-        if instant is None:
-            return None
-        if instant > at:
-            future.add(instant)
-            return None
-        return instant
-
+    future: list[datetime] = []
     comment = contact.pending_comment
-    if comment is not None and known(comment.at) is None:
+    if comment is not None and comment.at > at:
+        future.append(comment.at)
         comment = None
-    outbound = (
-        contact.outbound
-        if every_claim_known
-        else tuple(o for o in contact.outbound if known(o.at) is not None)
-    )
-    opt_ins = tuple(o for o in contact.marketing_opt_ins if known(o.opted_in_at) is not None)
+    outbound = contact.outbound
+    if outbound and not every_claim_known:
+        later = [o.at for o in outbound if o.at > at]
+        if later:
+            future += later
+            outbound = tuple(o for o in outbound if o.at <= at)
+    opt_ins = contact.marketing_opt_ins
+    if opt_ins:
+        later = [o.opted_in_at for o in opt_ins if o.opted_in_at > at]
+        if later:
+            future += later
+            opt_ins = tuple(o for o in opt_ins if o.opted_in_at <= at)
     # A back-off is the opposite of a stamp: it matters only while it lies ahead of ``at``.
     backoff = contact.marketing_backoff_until
-    if backoff is not None and backoff > at:
-        future.add(backoff)
-    else:
-        backoff = None
-    last_action_at = known(contact.last_customer_action_at)
+    if backoff is not None:
+        if backoff > at:
+            future.append(backoff)
+        else:
+            backoff = None
+    last_action_at = contact.last_customer_action_at
+    if last_action_at is not None and last_action_at > at:
+        future.append(last_action_at)
+        last_action_at = None
     # Meta's "unreachable" (blocked, 131026...) holds until the customer acts again: a person who
     # writes to us after being marked unreachable has shown the channel works once more.
-    unreachable_since = known(contact.unreachable_since)
-    unreachable = unreachable_since is not None and (
-        last_action_at is None or last_action_at <= unreachable_since
-    )
-    if ConsentScope.OUTSIDE_WINDOW in contact.opted_out and last_action_at is not None:
+    unreachable = False
+    unreachable_since = contact.unreachable_since
+    if unreachable_since is not None:
+        if unreachable_since > at:
+            future.append(unreachable_since)
+        else:
+            unreachable = last_action_at is None or last_action_at <= unreachable_since
+    ad_started_at = contact.ad_conversation_started_at
+    if ad_started_at is not None and ad_started_at > at:
+        future.append(ad_started_at)
+        ad_started_at = None
+    closed_early_at = contact.window_closed_early_at
+    if closed_early_at is not None and closed_early_at > at:
+        future.append(closed_early_at)
+        closed_early_at = None
+    if last_action_at is not None and ConsentScope.OUTSIDE_WINDOW in contact.opted_out:
         # "No messages outside the window": the courtesy after the contact's last message ends
         # here whether or not a path is refused now, so the answer may change at that instant.
         courtesy_end = last_action_at + OUTSIDE_WINDOW_COURTESY
         if courtesy_end > at:
-            future.add(courtesy_end)
+            future.append(courtesy_end)
+    # Positional, in field order: a NamedTuple builds twice as fast so (every call makes one).
     return Facts(
-        last_action_at=last_action_at,
-        comment=comment,
-        ad_started_at=known(contact.ad_conversation_started_at),
-        outbound=outbound,
-        opt_ins=opt_ins,
-        unreachable=unreachable,
-        closed_early_at=known(contact.window_closed_early_at),
-        backoff_until=backoff,
-        boundaries=frozenset(future),
+        last_action_at,
+        comment,
+        ad_started_at,
+        outbound,
+        opt_ins,
+        unreachable,
+        closed_early_at,
+        backoff,
+        frozenset(future) if future else _NO_BOUNDARIES,
     )
+
+
+_NO_BOUNDARIES: frozenset[datetime] = frozenset()
 
 
 def switched_on(account: AccountProfile, switch: str) -> bool:
@@ -122,8 +141,7 @@ def action_opens_window(rule: Rule[WindowParams] | None, kind: CustomerActionKin
     return rule is not None and kind in rule.params.opening_kinds
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """The free-form window in force at ``at`` (``opened_at`` None: nothing opened it)."""
 
     rule: Rule[WindowParams] | None
@@ -146,20 +164,21 @@ def free_form_window(
     last_action_at: datetime | None,
     ad_started_at: datetime | None,
     closed_early_at: datetime | None,
-    rules_at: datetime,
+    rules: DayRules,
 ) -> Window:
-    """The window the contact's last action opened, under the rules in force at ``rules_at``.
+    """The window the contact's last action opened, under ``rules`` (those in force at the instant
+    the caller judges by: the decision's ``at``, or the last action for ``window_closings``).
 
     The instants are passed in so callers choose between the "as of" facts and the stored state.
     """
-    rule = first_in_force(WINDOW, contact.channel, rules_at)
+    rule = rules.first(WINDOW)
     if rule is None or last_action_at is None:
         return Window(rule)
     span = rule.params.span_for(contact.last_customer_action_kind)
     if span is None:  # a comment or marketing opt-in does not open a window
         return Window(rule)
     closes_at = last_action_at + span.length
-    ad_rule = first_in_force(AD_WINDOW, contact.channel, rules_at)
+    ad_rule = rules.first(AD_WINDOW)
     if (
         ad_rule is not None
         and switched_on(account, ad_rule.params.profile_switch)
@@ -172,8 +191,7 @@ def free_form_window(
     return Window(rule, last_action_at, closes_at, span.message_cap)
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(NamedTuple):
     """Everything an evaluator may look at. ``content``/``request`` None: "is this path open at all?"."""
 
     contact: ContactState
@@ -184,8 +202,9 @@ class Ask:
     facts: Facts
     window: Window
     table: ChannelTable
+    rules: DayRules  # the rules in force on the contact's channel at ``at``
     content: Content | None = None
-    request: OutboundRequest = field(default_factory=OutboundRequest)
+    request: OutboundRequest = OutboundRequest()
 
     @property
     def channel_label(self) -> str:
@@ -201,24 +220,29 @@ class Ask:
 
 def ask_at(inp: DecisionInput, at: datetime) -> Ask:
     """The request and the contact's state as of ``at`` (``at`` already checked to be UTC)."""
-    facts = facts_at(inp.contact, at, every_claim_known=inp.every_claim_known)
+    contact = inp.contact
+    facts = facts_at(contact, at, every_claim_known=inp.every_claim_known)
+    rules = rules_on(contact.channel, at)
     window = free_form_window(
-        inp.contact,
+        contact,
         inp.account,
         last_action_at=facts.last_action_at,
         ad_started_at=facts.ad_started_at,
         closed_early_at=facts.closed_early_at,
-        rules_at=at,
+        rules=rules,
     )
+    # Positional, in field order (contact, account, sender, at, usage, facts, window, table,
+    # rules, content, request): a NamedTuple builds twice as fast so.
     return Ask(
-        contact=inp.contact,
-        account=inp.account,
-        sender=inp.sender,
-        at=at,
-        usage=inp.usage,
-        facts=facts,
-        window=window,
-        table=CHANNELS[inp.contact.channel],
-        content=inp.content,
-        request=inp.request,
+        contact,
+        inp.account,
+        inp.sender,
+        at,
+        inp.usage,
+        facts,
+        window,
+        CHANNELS[contact.channel],
+        rules,
+        inp.content,
+        inp.request,
     )

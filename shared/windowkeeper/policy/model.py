@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # already UTC (every instant the engine computes): kept as it is
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("instants must be timezone-aware (UTC)")
     return value.astimezone(UTC)
@@ -149,13 +152,11 @@ class Template(Frozen):
 
     def placeholders(self) -> tuple[str, ...]:
         """The distinct placeholders the body declares, in order of first appearance."""
-        return tuple(dict.fromkeys(_PLACEHOLDER.findall(self.body)))
+        return _placeholders(self.body)
 
     def declared_parameters(self) -> int:
         """How many parameters the body expects ({{1}}..{{n}}: n; named: one per distinct name)."""
-        names = self.placeholders()
-        numbers = [int(n) for n in names if n.isdigit()]
-        return max(numbers, default=0) + len([n for n in names if not n.isdigit()])
+        return _declared_parameters(self.body)
 
     def rendered(self) -> str:
         """The text the customer reads: the body with ``parameters`` filled in.
@@ -164,16 +165,35 @@ class Template(Frozen):
         place in order of first appearance (Messenger's named parameters). Missing values stay as
         placeholders; without a body, the parameters themselves are all there is to read.
         """
-        if not self.body:
-            return " ".join(self.parameters)
-        positions = {name: index for index, name in enumerate(self.placeholders())}
+        return _rendered(self.body, self.parameters)
 
-        def fill(match: re.Match[str]) -> str:
-            name = match.group(1)
-            index = int(name) - 1 if name.isdigit() else positions[name]
-            return self.parameters[index] if 0 <= index < len(self.parameters) else match.group(0)
 
-        return _PLACEHOLDER.sub(fill, self.body)
+# Parsed once per body (and rendered once per body and values): a job sends one template to
+# thousands of contacts, and the gate screens and counts it for each of them.
+@lru_cache(maxsize=1024)
+def _placeholders(body: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_PLACEHOLDER.findall(body)))
+
+
+@lru_cache(maxsize=1024)
+def _declared_parameters(body: str) -> int:
+    names = _placeholders(body)
+    numbers = [int(n) for n in names if n.isdigit()]
+    return max(numbers, default=0) + len([n for n in names if not n.isdigit()])
+
+
+@lru_cache(maxsize=1024)
+def _rendered(body: str, parameters: tuple[str, ...]) -> str:
+    if not body:
+        return " ".join(parameters)
+    positions = {name: index for index, name in enumerate(_placeholders(body))}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        index = int(name) - 1 if name.isdigit() else positions[name]
+        return parameters[index] if 0 <= index < len(parameters) else match.group(0)
+
+    return _PLACEHOLDER.sub(fill, body)
 
 
 class Content(Frozen):
@@ -329,7 +349,7 @@ class AccountProfile(Frozen):
     tenant_id: str
     display_name: str = ""
     permissions: frozenset[str] = frozenset()  # "human_agent", "page_utility_messaging", ...
-    # Medium-confidence rules the account opts into or out of (see rules.py, `opt_in_key`).
+    # Medium-confidence rules the account opts into or out of (see policy/rules/, `profile_switch`).
     ctm_seven_day_window: bool = False
     allow_messenger_utility_templates: bool = True
     tagged_messages_per_24h_cap: int | None = None  # e.g. 1 a day while the customer is silent

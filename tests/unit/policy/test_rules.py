@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, timedelta, timezone
 
 from windowkeeper.policy.model import Channel, Path
 from windowkeeper.policy.rules import (
@@ -17,7 +17,9 @@ from windowkeeper.policy.rules import (
     day_start,
     in_force,
     rule_by_id,
+    rule_change_instants,
     rules_of,
+    rules_on,
 )
 
 SOURCE_ID = re.compile(r"^(M|I|W|C|P|O)\d{1,2}$")
@@ -80,3 +82,19 @@ def test_instagram_has_no_tags_but_human_agent_and_whatsapp_has_templates() -> N
         Path.AUTHENTICATION_TEMPLATE,
         Path.MARKETING_TEMPLATE,
     }
+
+
+def test_the_rules_of_the_day_are_those_in_force_at_every_instant_of_it() -> None:
+    # The index answers per (channel, UTC day); each rule's own dates answer per instant. They
+    # must agree just before, at and just after every rule change, whatever the offset `at` has.
+    offsets = [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=14))]
+    families = {r.family for r in RULES}
+    for channel in Channel:
+        for change in rule_change_instants(channel):
+            for instant in (change - timedelta(microseconds=1), change, change + timedelta(hours=23)):
+                for offset in offsets:
+                    day = rules_on(channel, instant.astimezone(offset))
+                    for family in families:
+                        scanned = tuple(r for r in rules_of(family, channel) if r.in_force(instant))
+                        assert day.of(family) == scanned, (channel, instant, offset, family.name)
+                        assert in_force(family, channel, instant.astimezone(offset)) == scanned

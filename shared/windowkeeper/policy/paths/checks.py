@@ -17,6 +17,8 @@ def gate(ask: Ask, path: Path, rule: Rule[Any] | None) -> PathResult | None:
         why = f" ({ask.contact.unreachable_reason})" if ask.contact.unreachable_reason else ""
         return refuse(path, rule, ReasonCode.UNREACHABLE, f"the contact is unreachable{why}")
     scopes = ask.contact.opted_out
+    if not scopes:  # most contacts
+        return None
     if ConsentScope.ALL in scopes:
         return refuse(path, rule, ReasonCode.OPTED_OUT, "the contact opted out of all messages")
     if ConsentScope.MARKETING in scopes and ask.is_marketing(path):

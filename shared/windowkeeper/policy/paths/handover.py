@@ -13,7 +13,6 @@ path is still open then), a refused one also names the owner.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from windowkeeper.policy import explain
@@ -49,9 +48,11 @@ def respecting_handover(evaluate: Callable[[Ask], PathResult]) -> Callable[[Ask]
 
     def evaluate_held(ask: Ask) -> PathResult:
         result = evaluate(ask)
+        if ask.contact.human_owner is None:  # the common case: nobody holds the conversation
+            return result
         returns_at, boundaries = human_hold(ask)
         if returns_at is None:
-            return replace(result, boundaries=result.boundaries | boundaries) if boundaries else result
+            return result._replace(boundaries=result.boundaries | boundaries) if boundaries else result
         owner = ask.contact.human_owner
         who = f"a person ({owner.agent_id})" if owner is not None and owner.agent_id else "a person"
         note = explain.Clause(
@@ -74,8 +75,7 @@ def respecting_handover(evaluate: Callable[[Ask], PathResult]) -> Callable[[Ask]
                 boundaries=result.boundaries | boundaries,
             )
         opens_at = max(result.opens_at, returns_at) if result.opens_at is not None else None
-        return replace(
-            result,
+        return result._replace(
             note=f"{result.note}; {note}",
             reasons=(*result.reasons, ReasonCode.HUMAN_OWNS_CONVERSATION),
             opens_at=opens_at,

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from windowkeeper.policy import explain
 from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse, rule_end
-from windowkeeper.policy.rules import MARKETING_MESSAGE, in_force
+from windowkeeper.policy.rules import MARKETING_MESSAGE
 
 
 def marketing_message(ask: Ask) -> PathResult:
     """A marketing message to an opt-in token; the first rule in force that allows it wins."""
     path = Path.MARKETING_MESSAGE
-    rules = in_force(MARKETING_MESSAGE, ask.contact.channel, ask.at)
+    rules = ask.rules.of(MARKETING_MESSAGE)
     if not rules:
         return refuse(
             path,
@@ -92,7 +90,7 @@ def marketing_message(ask: Ask) -> PathResult:
             needs="the contact's marketing opt-in",
             boundaries=older,
         )
-    return replace(refusals[0], boundaries=frozenset().union(*(r.boundaries for r in refusals)))
+    return refusals[0]._replace(boundaries=frozenset().union(*(r.boundaries for r in refusals)))
 
 
 def _recipient_region(ask: Ask) -> tuple[str, str]:

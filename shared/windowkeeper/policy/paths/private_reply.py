@@ -7,13 +7,13 @@ from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse
-from windowkeeper.policy.rules import PRIVATE_REPLY, first_in_force
+from windowkeeper.policy.rules import PRIVATE_REPLY
 
 
 def private_reply(ask: Ask) -> PathResult:
     """One message answering the pending comment, within the rule's time limit."""
     path = Path.PRIVATE_REPLY
-    rule = first_in_force(PRIVATE_REPLY, ask.contact.channel, ask.at)
+    rule = ask.rules.first(PRIVATE_REPLY)
     if rule is None:
         return refuse(
             path, None, ReasonCode.CHANNEL_UNSUPPORTED, f"no private replies on {ask.channel_label}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from windowkeeper.policy import explain
 from windowkeeper.policy.facts import Ask, action_opens_window
@@ -14,10 +15,10 @@ from windowkeeper.policy.rules import (
     MESSAGE_TAG,
     PATH_FAMILY,
     TAGGED_PATHS,
+    DayRules,
     Family,
     Rule,
     TagParams,
-    in_force,
     rules_of,
 )
 
@@ -26,16 +27,24 @@ def tag_rule(ask: Ask, path: Path) -> tuple[Rule[TagParams] | None, PathResult |
     """The tag rule that applies, or why none does (unknown, not yet available, or retired tag)."""
     family: Family[TagParams] = PATH_FAMILY[path]
     wanted = ask.request.tag.upper() if ask.request.tag else None
+    current = ask.rules.of(family)
+    if wanted is not None:
+        current = tuple(r for r in current if r.params.tag == wanted)
+    if current:
+        # The first the account holds the permission for, else the first (refused for it later).
+        permissions = ask.account.permissions
+        for rule in current:
+            permission = rule.params.permission
+            if permission is None or permission in permissions:
+                return rule, None
+        return current[0], None
+    # None in force: why not (unknown here, not yet available, or retired).
     known = [r for r in rules_of(family, ask.contact.channel) if wanted is None or r.params.tag == wanted]
     what = wanted or "message tags"
     if not known:
         return None, refuse(
             path, None, ReasonCode.TAG_NOT_ALLOWED, f"{what} cannot be used on {ask.channel_label}"
         )
-    current = [r for r in known if r.in_force(ask.at)]
-    if current:
-        held = [r for r in current if r.params.permission is None or ask.account.has(r.params.permission)]
-        return (held or current)[0], None
     started = [r for r in known if r.started_by(ask.at)]
     if not started:
         first = min(known, key=lambda r: r.effective_from or ask.at.date())
@@ -153,10 +162,7 @@ def tagged(ask: Ask, path: Path) -> PathResult:
     who = " if a person sends it" if params.human_only else ""
     needs = "a person must send it" if params.human_only else ""
     if path is Path.MESSAGE_TAG and ask.request.tag is None:
-        needs = "a tag matching the purpose: " + ", ".join(
-            f"{r.params.tag} ({'/'.join(sorted(r.params.purposes))})"
-            for r in in_force(MESSAGE_TAG, ask.contact.channel, ask.at)
-        )
+        needs = _tags_by_purpose(ask.rules)
     if params.content_kinds:
         needs = "the customer feedback template"
     return allow(
@@ -192,4 +198,12 @@ def tagged_cap(ask: Ask, path: Path, rule: Rule[TagParams]) -> PathResult | None
         opens_at=releases[len(counted) - cap],
         boundaries=releases,
         needs="the customer to write again, or the cap to free up",
+    )
+
+
+@lru_cache(maxsize=256)
+def _tags_by_purpose(rules: DayRules) -> str:
+    """What an untagged request needs for a message tag: the tags in force and their purposes."""
+    return "a tag matching the purpose: " + ", ".join(
+        f"{r.params.tag} ({'/'.join(sorted(r.params.purposes))})" for r in rules.of(MESSAGE_TAG)
     )

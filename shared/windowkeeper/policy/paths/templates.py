@@ -12,7 +12,6 @@ from windowkeeper.policy.rules import (
     REGION_BLOCK,
     TEMPLATE,
     TemplateParams,
-    in_force,
     rules_of,
 )
 
@@ -20,7 +19,7 @@ from windowkeeper.policy.rules import (
 def template(ask: Ask, path: Path) -> PathResult:
     """An approved template of the category ``path`` stands for, any time."""
     channel = ask.contact.channel
-    rules = [r for r in in_force(TEMPLATE, channel, ask.at) if r.params.path is path]
+    rules = [r for r in ask.rules.of(TEMPLATE) if r.params.path is path]
     template = ask.content.template if ask.content is not None else None
     if not rules:
         if any(r.params.path is path for r in rules_of(TEMPLATE, channel)):
@@ -37,7 +36,7 @@ def template(ask: Ask, path: Path) -> PathResult:
         return refuse(path, None, ReasonCode.CHANNEL_UNSUPPORTED, f"{ask.channel_label} has no templates")
     rule = rules[0]
     params: TemplateParams = rule.params
-    kind = params.category.value.lower()
+    kind = params.category.lower()  # a StrEnum: its value, without the enum property
     if blocked := gate(ask, path, rule):
         return blocked
     if params.profile_switch and not switched_on(ask.account, params.profile_switch):
@@ -67,7 +66,7 @@ def template(ask: Ask, path: Path) -> PathResult:
         return refuse(
             path, rule, ReasonCode.NEVER_CONTACTED, "the contact never wrote and no consent is on record"
         )
-    for block in in_force(REGION_BLOCK, channel, ask.at):
+    for block in ask.rules.of(REGION_BLOCK):
         if path in block.params.paths and ask.contact.recipient_country_code in block.params.country_codes:
             return refuse(
                 path,

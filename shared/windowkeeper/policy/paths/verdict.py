@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from windowkeeper.policy.explain import Note
 from windowkeeper.policy.model import Option, Path, ReasonCode
 from windowkeeper.policy.rules import Rule, day_start
 
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
-@dataclass(frozen=True)
-class PathResult:
+
+class PathResult(NamedTuple):
     path: Path
     allowed: bool
     rule: Rule[Any] | None
     note: Note  # a clause of the explanation sentence, formatted when read (str(note))
     reasons: tuple[ReasonCode, ...] = ()
-    send_fields: Mapping[str, Any] = field(default_factory=dict)
+    send_fields: Mapping[str, Any] = _NO_FIELDS
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     needs: str = ""
@@ -41,7 +42,13 @@ class PathResult:
 
 def _bounds(boundaries: Iterable[datetime], *instants: datetime | None) -> frozenset[datetime]:
     """A verdict's own opening/closing instants are always boundaries too."""
-    return frozenset(boundaries).union(i for i in instants if i is not None)
+    own = [i for i in instants if i is not None]
+    if not boundaries:  # most verdicts: nothing but their own instants, often none
+        return frozenset(own) if own else _NO_BOUNDARIES
+    return frozenset(boundaries).union(own)
+
+
+_NO_BOUNDARIES: frozenset[datetime] = frozenset()
 
 
 def refuse(
@@ -57,17 +64,20 @@ def refuse(
     boundaries: Iterable[datetime] = (),
     matched_phrase: str | None = None,
 ) -> PathResult:
+    # Positional, in field order: every evaluated path builds one (twice as fast as keywords).
     return PathResult(
-        path=path,
-        allowed=False,
-        rule=rule,
-        note=note,
-        reasons=(reason, *extra),
-        opens_at=opens_at,
-        closes_at=closes_at,
-        needs=needs,
-        boundaries=_bounds(boundaries, opens_at, closes_at),
-        matched_phrase=matched_phrase,
+        path,
+        False,
+        rule,
+        note,
+        (reason, *extra) if extra else (reason,),
+        _NO_FIELDS,
+        opens_at,
+        closes_at,
+        needs,
+        _bounds(boundaries, opens_at, closes_at),
+        matched_phrase,
+        False,
     )
 
 
@@ -83,15 +93,18 @@ def allow(
     confirmed: bool = False,
 ) -> PathResult:
     return PathResult(
-        path=path,
-        allowed=True,
-        rule=rule,
-        note=note,
-        send_fields=dict(send_fields),
-        closes_at=closes_at,
-        needs=needs,
-        boundaries=_bounds(boundaries, closes_at),
-        confirmed_not_promotional=confirmed,
+        path,
+        True,
+        rule,
+        note,
+        (),
+        send_fields,  # read-only here; the Decision copies what it keeps
+        None,
+        closes_at,
+        needs,
+        _bounds(boundaries, closes_at),
+        None,
+        confirmed,
     )
 
 

@@ -9,7 +9,7 @@ from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import AutomationKind, ContentKind, Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse, rule_end
-from windowkeeper.policy.rules import PLUS_ONE, first_in_force
+from windowkeeper.policy.rules import PLUS_ONE
 
 
 def free_form_fields(ask: Ask) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def free_form(ask: Ask) -> PathResult:
 def plus_one(ask: Ask) -> PathResult:
     """Before 2020-03-04: one more message after the window closed."""
     path = Path.PLUS_ONE
-    rule = first_in_force(PLUS_ONE, ask.contact.channel, ask.at)
+    rule = ask.rules.first(PLUS_ONE)
     if rule is None:
         return refuse(path, None, ReasonCode.WINDOW_CLOSED, "the 24+1 follow-up ended on 2020-03-04")
     if blocked := gate(ask, path, rule):

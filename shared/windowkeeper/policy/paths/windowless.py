@@ -8,7 +8,7 @@ from windowkeeper.policy.facts import Ask
 from windowkeeper.policy.model import ConsentScope, Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse
-from windowkeeper.policy.rules import BOT_INITIATED, DIRECT, OUTSIDE_WINDOW_COURTESY, first_in_force
+from windowkeeper.policy.rules import BOT_INITIATED, DIRECT, OUTSIDE_WINDOW_COURTESY
 
 
 def next_month(at: datetime) -> datetime:
@@ -20,7 +20,7 @@ def next_month(at: datetime) -> datetime:
 def bot_initiated(ask: Ask) -> PathResult:
     """Viber: a message to a subscriber outside the window, within the free quota or paid."""
     path = Path.BOT_INITIATED
-    rule = first_in_force(BOT_INITIATED, ask.contact.channel, ask.at)
+    rule = ask.rules.first(BOT_INITIATED)
     if rule is None:
         return refuse(
             path, None, ReasonCode.CHANNEL_UNSUPPORTED, f"no bot-initiated messages on {ask.channel_label}"
@@ -63,7 +63,7 @@ def bot_initiated(ask: Ask) -> PathResult:
 def direct(ask: Ask) -> PathResult:
     """Channels with no window: whoever the channel's audience rule admits."""
     path = Path.DIRECT
-    rule = first_in_force(DIRECT, ask.contact.channel, ask.at)
+    rule = ask.rules.first(DIRECT)
     if rule is None:
         return refuse(path, None, ReasonCode.CHANNEL_UNSUPPORTED, f"{ask.channel_label} needs a window")
     if blocked := gate(ask, path, rule):
