@@ -382,27 +382,29 @@ def _bus_events(
 ) -> list[BusEvent]:
     """The bus events of ``observations`` (default: all of the POST's)."""
     out: list[BusEvent] = []
+    owners: dict[ContactKey, str] = {}  # who holds each contact after this POST: read once per contact
     for observation in normalized.observations if observations is None else observations:
         if observation.detail_type is None:
             continue
         detail = {**observation.detail, "at": _iso(observation.at_ms)}
         if observation.detail_type == DetailType.CUSTOMER_ACTION:
-            detail["route"] = _route(observation, normalized, results.get(observation.key), now)
+            if observation.standby:
+                detail["route"] = "human"  # another app (Meta's inbox) holds the thread
+            else:
+                key = observation.key
+                if key not in owners:
+                    owners[key] = _owner(key, normalized, results.get(key), now)
+                detail["route"] = owners[key]
         out.append(BusEvent(observation.detail_type, observation.event_id, detail))
     return out
 
 
-def _route(
-    observation: Observation, normalized: Normalized, result: WriteResult | None, now: datetime
-) -> str:
-    """``human`` when a person holds the conversation (or another app does: standby), else ``bot``."""
-    if observation.standby:
-        return "human"
+def _owner(key: ContactKey, normalized: Normalized, result: WriteResult | None, now: datetime) -> str:
+    """``human`` when a person holds the conversation after this POST's write, else ``bot``."""
     if result is None or not result.item:
         return "bot"
     record = ContactRecord.from_item(result.item)
-    ownership = effective_owner(record, _account(normalized, observation.key).profile(), now)
-    return ownership.owner
+    return effective_owner(record, _account(normalized, key).profile(), now).owner
 
 
 def _iso(at_ms: int) -> str:

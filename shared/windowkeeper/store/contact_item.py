@@ -275,12 +275,20 @@ def _dt(epoch_ms: int) -> datetime:
     return value
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None), bytes})
+
+
 def plain(value: Any) -> Any:
     """boto3's resource layer returns Decimal for numbers and set for SS; make them plain."""
+    # Exact-type checks first: every contact item passes through here on each write, and most of
+    # its values are strings and ints (isinstance against a union is several times slower).
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
+    if isinstance(value, (list, set, tuple)):
         return [plain(v) for v in value]
     return value
