@@ -386,3 +386,33 @@ def test_decision_history_pages_newest_first_with_load_more(
     expect(page.locator("#history-status")).to_contain_text("22 decisions shown, that is all.")
     # The first entry the button brought in takes focus, since the button is gone.
     expect(entries.nth(HISTORY_PAGE)).to_be_focused()
+
+
+def test_a_page_blocked_by_meta_is_said_above_the_conversation_until_meta_lifts_it(
+    page: Any, seeded: LocalStack
+) -> None:
+    """Meta's ``messaging_policy_enforcement`` block reaches the console through the account's
+    health (GET /v1/accounts, polled with the conversations); the unblock takes it away."""
+    from playwright.sync_api import expect
+
+    assert seeded.simulator is not None
+    sim = seeded.simulator.simulator
+    blocked_at = datetime.now(UTC)
+    reason = "The bot violated our Platform Policies."
+    assert (
+        sim.policy_enforcement(Channel.MESSENGER, "1111", "block", blocked_at, reason=reason).status_code
+        == 200
+    )
+    try:
+        conversation_button(page, HISTORY_CONTACT).click()
+        alert = page.locator("#account-health")
+        expect(alert).to_be_visible(timeout=15_000)
+        expect(alert).to_contain_text("Meta blocked this app from messaging for the account")
+        expect(alert).to_contain_text("sends resume when Meta unblocks it")
+        page.screenshot(path=str(SCREENSHOTS / "console-account-health.png"))  # the viewport: the alert
+    finally:
+        lifted = sim.policy_enforcement(
+            Channel.MESSENGER, "1111", "unblock", blocked_at + timedelta(seconds=1)
+        )
+        assert lifted.status_code == 200
+    expect(page.locator("#account-health")).to_be_hidden(timeout=15_000)

@@ -280,6 +280,22 @@ function renderDetail() {
 
   renderFollowups(contact.pending_followups || []);
   renderConsent(contact.consent || {});
+  renderAccountHealth(account);
+}
+
+// What Meta last said about the account (GET /v1/accounts): a rejected token or Meta's block
+// refuses every send of the account until fixed, so the agent is told before typing.
+function renderAccountHealth(account) {
+  const health = account?.health;
+  const alert = $("account-health");
+  if (!health || health.status === "ok") {
+    alert.hidden = true;
+    alert.textContent = "";
+    return;
+  }
+  const since = health.since ? `Since ${localTime(health.since)}: ` : "";
+  alert.textContent = `${since}${health.what_to_do}`;
+  alert.hidden = false;
 }
 
 function renderMessages(messages, first) {
@@ -761,8 +777,12 @@ async function refresh() {
   state.polling = true;
   const identity = state.identity;
   try {
-    const answer = await state.api.conversations($("channel-filter").value);
+    const [answer, accounts] = await Promise.all([
+      state.api.conversations($("channel-filter").value),
+      state.api.accounts(), // their health can change at any time (a token rejected, a Page blocked)
+    ]);
     if (identity !== state.identity) return;
+    state.accounts = new Map(accounts.accounts.map((a) => [`${a.channel}/${a.account_id}`, a]));
     state.conversations = answer.conversations || [];
     renderList();
     await refreshDetail();
