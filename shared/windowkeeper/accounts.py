@@ -9,13 +9,17 @@ table when deployed (``windowkeeper accounts load FILE`` writes them).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from windowkeeper.policy.model import AccountProfile, Channel, Template
+
+if TYPE_CHECKING:
+    from windowkeeper.store.template_records import TemplateState
 
 WEBHOOK_OBJECT = {
     Channel.MESSENGER: "page",
@@ -37,6 +41,16 @@ class AccountConfig(AccountProfile):
     def profile(self) -> AccountProfile:
         """The engine's view of the account, built once per distinct account (see ``_profile``)."""
         return _profile(self)
+
+    def with_template_states(self, states: Mapping[tuple[str, str], TemplateState]) -> AccountConfig:
+        """This account with Meta's newer facts about its templates (status, category) applied."""
+        if not states:
+            return self
+        templates = tuple(
+            states[(t.name, t.language)].over(t) if (t.name, t.language) in states else t
+            for t in self.templates
+        )
+        return self if templates == self.templates else self.model_copy(update={"templates": templates})
 
     def template(self, name: str, language: str) -> Template | None:
         for template in self.templates:

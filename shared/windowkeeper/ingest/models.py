@@ -333,8 +333,24 @@ class WaValue(MetaModel):
     user_preferences: list[WaUserPreference] = Field(default_factory=list)
 
 
+class WaTemplateUpdate(MetaModel):
+    """``changes[].value`` of the template fields (W12): status, category or quality of a template."""
+
+    message_template_id: IdText | None = None
+    message_template_name: str = Field(min_length=1)
+    message_template_language: str = Field(min_length=2)
+    event: str | None = None  # message_template_status_update
+    reason: str | None = None
+    previous_category: str | None = None  # template_category_update, once the change is made
+    new_category: str | None = None
+    correct_category: str | None = None  # ... announced ahead (new_category is then the current one)
+    previous_quality_score: str | None = None  # message_template_quality_update
+    new_quality_score: str | None = None
+
+
 class WhatsAppEntry(MetaModel):
     id: IdText  # the WhatsApp Business Account (WABA) id
+    time: int | None = None
     changes: list[Change] = Field(default_factory=list)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
+from windowkeeper.store.template_records import TemplateChange
 
 OwnerKind = Literal["bot", "human"]
 
@@ -114,6 +115,14 @@ class PageNotice:
     at_ms: int
 
 
+@dataclass(frozen=True)
+class TemplateNotice:
+    """Meta's word on a template of a WABA: it holds for every number of the WABA we serve."""
+
+    accounts: tuple[AccountConfig, ...]
+    change: TemplateChange
+
+
 @dataclass
 class Normalized:
     events: int = 0  # Meta events seen (each messaging item, comment, WhatsApp message/status/...)
@@ -123,3 +132,4 @@ class Normalized:
     unknown_kinds: list[str] = field(default_factory=list)  # kept (quarantined) and counted
     ignored: int = 0  # known events with nothing to do (our own echoes, policy notices...)
     page_notices: list[PageNotice] = field(default_factory=list)
+    template_notices: list[TemplateNotice] = field(default_factory=list)

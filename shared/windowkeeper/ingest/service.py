@@ -214,6 +214,11 @@ def _process(
         )
         ports.quarantine.put(body, reason=",".join(reasons), received_at=now, detail=detail)
     blocked = sum(_note_enforcement(ports, notice, now) for notice in normalized.page_notices)
+    templates_changed = sum(
+        ports.templates.apply(account.channel, account.account_id, notice.change)
+        for notice in normalized.template_notices
+        for account in notice.accounts
+    )
 
     writes = sum(r.writes for r in results.values())
     unknown_accounts = sum(1 for r in normalized.rejections if r.reason == "unknown_account")
@@ -252,6 +257,7 @@ def _process(
             "DeferredContacts": deferred_contacts,
             "Quarantined": 1 if reasons else 0,
             "AccountUnavailable": blocked,  # AccountUnavailableAlarm
+            "TemplateStateChanges": templates_changed,
         },
     )
 

@@ -8,6 +8,7 @@ from typing import Protocol
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.health_records import AccountHealth
+from windowkeeper.store.template_records import TemplateChange, TemplateState
 
 
 class AccountDirectory(Protocol):
@@ -39,4 +40,20 @@ class AccountHealthLog(Protocol):
 
     def record(self, health: AccountHealth) -> bool:
         """Keep ``health`` unless a newer fact is kept; True when it was kept."""
+        ...
+
+
+class TemplateStates(Protocol):
+    """Meta's facts about WhatsApp templates (``store.template_table.TemplateStateTable``)."""
+
+    def get(self, channel: Channel, account_id: str, name: str, language: str) -> TemplateState | None:
+        """The template's state (read strongly consistent), or None: Meta said nothing yet."""
+        ...
+
+    def list(self, channel: Channel, account_id: str) -> dict[tuple[str, str], TemplateState]:
+        """Every template state of the account, by (name, language)."""
+        ...
+
+    def apply(self, channel: Channel, account_id: str, change: TemplateChange) -> bool:
+        """Keep the change's fact unless a newer one of its kind is kept; True when kept."""
         ...

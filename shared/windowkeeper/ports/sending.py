@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from windowkeeper.policy.model import Channel
-from windowkeeper.ports.accounts import AccountHealthLog
+from windowkeeper.ports.accounts import AccountHealthLog, TemplateStates
 from windowkeeper.ports.contacts import ContactReader
 from windowkeeper.store.audit_records import AuditEntry, AuditQuery
 from windowkeeper.store.claim_records import AgentActivity, ContactWrite, MetaVerdicts, SentMessage
@@ -167,3 +167,4 @@ class SendStores:
     changes: ContactChanges
     followups: FollowupLister
     health: AccountHealthLog
+    templates: TemplateStates

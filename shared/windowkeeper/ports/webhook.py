@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from windowkeeper.ingest.delta import ContactDelta
-from windowkeeper.ports.accounts import AccountDirectory, AccountHealthLog
+from windowkeeper.ports.accounts import AccountDirectory, AccountHealthLog, TemplateStates
 from windowkeeper.ports.bus import EventPublisher
 from windowkeeper.store.contact_write_plan import DueFor, WriteResult
 
@@ -45,6 +45,7 @@ class WebhookPorts:
     quarantine: Quarantine
     publish: EventPublisher
     health: AccountHealthLog  # Meta's policy enforcement blocks and unblocks an account
+    templates: TemplateStates  # Meta pauses, disables, reinstates and re-categorises templates
     # The app's webhook secret: ``app_secret`` (signatures) and ``verify_token`` (the handshake).
     webhook_secret: Callable[[], Mapping[str, Any]]
     # What the adapters above raise when their backend fails: answered 500 so Meta retries.

@@ -343,7 +343,7 @@ class ContactViews(ContactsBase):
                         for t in a.templates
                     ],
                 }
-                for a in self.accounts.list_for_tenant(principal.tenant_id)
+                for a in map(self._with_templates, self.accounts.list_for_tenant(principal.tenant_id))
             ],
         }
 

@@ -189,7 +189,7 @@ class SendService:
         ``forbidden_tenant`` and the attempt is audited at ``now``, the server's instant (never
         an instant the request asks about: that would let a caller back- or future-date it).
         """
-        return self._access.load(
+        account, record = self._access.load(
             principal,
             request.channel,
             request.account_id,
@@ -197,6 +197,14 @@ class SendService:
             now,
             unknown_message=UNKNOWN_CONTACT_MESSAGE,
         )
+        named = request.content.template
+        if named is not None:
+            # Meta's newest word on the template (paused, disabled, re-categorised), read now: the
+            # registry behind the account cache may be a minute old.
+            state = self.stores.templates.get(account.channel, account.account_id, named.name, named.language)
+            if state is not None:
+                account = account.with_template_states({(named.name, named.language): state})
+        return account, record
 
     def decision_input(
         self,

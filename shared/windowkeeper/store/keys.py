@@ -11,6 +11,7 @@ decision (audit)       same contact pk                        ``DEC#<epoch_ms:01
 history (journal)      same contact pk                        ``H#<epoch_ms:015d>#<entry id>``
 account profile        ``A#<channel>#<account_id>``            ``PROFILE``
 account health         same account pk                        ``HEALTH``
+template state         same account pk                        ``TPL#<name>#<language>``
 webhook alias          ``W#<object>#<entry id>``               ``PROFILE``
 tenant membership      ``T#<tenant_id>``                       ``A#<channel>#<account_id>``
 follow-up              ``F#<followup_id>``                     ``FOLLOWUP``
@@ -165,3 +166,10 @@ def audit_shard_keys(tenant_id: str, day: str) -> list[str]:
 
 def account_health_key(channel: Channel | str, account_id: str) -> dict[str, str]:
     return {"pk": account_pk(channel, account_id), "sk": HEALTH_SK}
+
+
+TEMPLATE_SK_PREFIX = "TPL#"
+
+
+def template_state_key(channel: Channel | str, account_id: str, name: str, language: str) -> dict[str, str]:
+    return {"pk": account_pk(channel, account_id), "sk": f"{TEMPLATE_SK_PREFIX}{name}#{language}"}

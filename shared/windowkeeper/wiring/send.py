@@ -67,6 +67,7 @@ def table_stores(table_name: str) -> SendStores:
     from windowkeeper.store.health_table import AccountHealthTable  # noqa: PLC0415
     from windowkeeper.store.history_table import HistoryTable  # noqa: PLC0415
     from windowkeeper.store.send_claims import SendClaimsTable  # noqa: PLC0415
+    from windowkeeper.store.template_table import TemplateStateTable  # noqa: PLC0415
     from windowkeeper.store.violation_table import ViolationTable  # noqa: PLC0415
 
     return SendStores(
@@ -79,6 +80,7 @@ def table_stores(table_name: str) -> SendStores:
         changes=ContactChangesTable(table_name),
         followups=FollowupStore(table_name),
         health=AccountHealthTable(table_name),
+        templates=TemplateStateTable(table_name),
     )
 
 

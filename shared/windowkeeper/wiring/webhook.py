@@ -44,6 +44,7 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
     from windowkeeper.store.batch_writer import BatchPutTable  # noqa: PLC0415
     from windowkeeper.store.contact_writer import ContactWriter  # noqa: PLC0415
     from windowkeeper.store.health_table import AccountHealthTable  # noqa: PLC0415
+    from windowkeeper.store.template_table import TemplateStateTable  # noqa: PLC0415
 
     def webhook_secret() -> Mapping[str, Any]:
         return secrets.get_json_secret(settings.webhook_secret_id)  # cached by windowkeeper.secrets
@@ -55,6 +56,7 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
         quarantine=QuarantineBucket(settings.quarantine_bucket),
         publish=partial(bus.publish, bus=settings.event_bus_name),
         health=AccountHealthTable(settings.table_name),
+        templates=TemplateStateTable(settings.table_name),
         webhook_secret=webhook_secret,
         backend_errors=(ClientError, BotoCoreError, PublishError),
         max_body_bytes=settings.max_webhook_body_bytes,

@@ -20,7 +20,7 @@ from tests.support.fakes.sending import InMemorySendStores, stored_item
 from tests.support.seed import contact_record
 from windowkeeper import aws as wk_aws
 from windowkeeper.instants import to_ms
-from windowkeeper.policy.model import Channel, ConsentScope, Path
+from windowkeeper.policy.model import Channel, ConsentScope, Path, TemplateCategory, TemplateStatus
 from windowkeeper.ports.sending import SendStores
 from windowkeeper.store.audit_records import AuditEntry, AuditQuery, InvalidCursorError, decode_audit_cursor
 from windowkeeper.store.claim_records import (
@@ -34,6 +34,7 @@ from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.health_records import AccountHealth
 from windowkeeper.store.history_records import HistoryEntry
 from windowkeeper.store.keys import STATE_SK
+from windowkeeper.store.template_records import TemplateChange
 from windowkeeper.wiring.send import table_stores
 from windowkeeper_tools.aws_resources import Resources
 
@@ -336,3 +337,38 @@ def test_account_health_keeps_only_the_newest_fact(stores: Stores) -> None:
     assert kept is not None and kept.status == "blocked" and kept.blocks_sends
     assert stores.ports.health.record(health("ok", NOW + timedelta(minutes=1)))
     assert stores.ports.health.get(Channel.MESSENGER, PAGE_ID) == health("ok", NOW + timedelta(minutes=1))
+
+
+def test_template_state_keeps_each_fact_newest_first(stores: Stores) -> None:
+    templates = stores.ports.templates
+
+    def change(fact: str, minutes: int, **value: Any) -> TemplateChange:
+        return TemplateChange.model_validate(
+            {
+                "name": "order_shipped",
+                "language": "en_US",
+                "fact": fact,
+                "at_ms": to_ms(NOW + timedelta(minutes=minutes)),
+                **value,
+            }
+        )
+
+    assert templates.get(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, "order_shipped", "en_US") is None
+    assert templates.apply(
+        Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change("status", 10, status="PAUSED", event="PAUSED")
+    )
+    assert templates.apply(
+        Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change("quality", 5, quality="RED")
+    )  # its own clock
+    assert not templates.apply(
+        Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change("status", 5, status="APPROVED", event="APPROVED")
+    )
+    assert templates.apply(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change("category", 20, category="MARKETING"))
+    state = templates.get(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, "order_shipped", "en_US")
+    assert state is not None
+    assert (state.status, state.quality, state.category) == (
+        TemplateStatus.PAUSED,
+        "RED",
+        TemplateCategory.MARKETING,
+    )
+    assert list(templates.list(Channel.WHATSAPP, WA_PHONE_NUMBER_ID)) == [("order_shipped", "en_US")]

@@ -49,6 +49,7 @@ from windowkeeper.store.health_records import AccountHealth
 from windowkeeper.store.history_records import HistoryEntry
 from windowkeeper.store.keys import account_shard_key, contact_pk
 from windowkeeper.store.message_records import LoggedMessage, message_item
+from windowkeeper.store.template_records import TemplateChange, TemplateState
 
 from .contacts import InMemoryContacts
 from .scheduling import InMemoryFollowups
@@ -392,6 +393,35 @@ class InMemoryHealth:
 
 
 @dataclass
+class InMemoryTemplates:
+    """``TemplateStates``: each fact (status, category, quality) replaced only by a newer one."""
+
+    kept: dict[tuple[Channel, str, str, str], TemplateState] = field(default_factory=dict)
+
+    def get(self, channel: Channel, account_id: str, name: str, language: str) -> TemplateState | None:
+        return self.kept.get((channel, account_id, name, language))
+
+    def list(self, channel: Channel, account_id: str) -> dict[tuple[str, str], TemplateState]:
+        return {(n, lang): s for (c, a, n, lang), s in self.kept.items() if (c, a) == (channel, account_id)}
+
+    def apply(self, channel: Channel, account_id: str, change: TemplateChange) -> bool:
+        key = (channel, account_id, change.name, change.language)
+        current = self.kept.get(key) or TemplateState(name=change.name, language=change.language)
+        seen = getattr(current, f"{change.fact}_ms")
+        if seen is not None and seen >= change.at_ms:
+            return False
+        update: dict[str, Any] = {f"{change.fact}_ms": change.at_ms}
+        if change.fact == "status":
+            update |= {"status": change.status, "status_event": change.event, "status_reason": change.reason}
+        elif change.fact == "category":
+            update["category"] = change.category
+        else:
+            update["quality"] = change.quality
+        self.kept[key] = current.model_copy(update={k: v for k, v in update.items() if v is not None})
+        return True
+
+
+@dataclass
 class InMemorySendStores:
     """Every ``ports.sending`` store in memory, on one set of contact items."""
 
@@ -402,6 +432,7 @@ class InMemorySendStores:
     violations: InMemoryViolations = field(default_factory=InMemoryViolations)
     followups: InMemoryFollowups = field(default_factory=InMemoryFollowups)
     health: InMemoryHealth = field(default_factory=InMemoryHealth)
+    templates: InMemoryTemplates = field(default_factory=InMemoryTemplates)
 
     def ports(self) -> SendStores:
         return SendStores(
@@ -414,4 +445,5 @@ class InMemorySendStores:
             changes=InMemoryContactChanges(self.contacts),
             followups=self.followups,
             health=self.health,
+            templates=self.templates,
         )

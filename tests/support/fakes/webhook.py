@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.fakes.accounts import InMemoryAccounts
-from tests.support.fakes.sending import InMemoryHealth
+from tests.support.fakes.sending import InMemoryHealth, InMemoryTemplates
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
 from windowkeeper.ingest.delta import ContactDelta
@@ -101,6 +101,7 @@ class InMemoryWebhookBackends:
     quarantined: list[tuple[bytes, str, str]] = field(default_factory=list)
     published: list[BusEvent] = field(default_factory=list)
     health: InMemoryHealth = field(default_factory=InMemoryHealth)
+    templates: InMemoryTemplates = field(default_factory=InMemoryTemplates)
     bus_down: bool = False
     max_body_bytes: int = 1_048_576
 
@@ -133,6 +134,7 @@ class InMemoryWebhookBackends:
             quarantine=self,
             publish=self.publish,
             health=self.health,
+            templates=self.templates,
             webhook_secret=self.secret,
             backend_errors=(BackendDown,),
             max_body_bytes=self.max_body_bytes,

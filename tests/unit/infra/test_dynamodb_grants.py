@@ -50,6 +50,10 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/audit_table.py", "query_tenant_audit"): frozenset({SEND}),
     # Health: read before every send (and each /v1/accounts row); written by a send's answer
     # (send core, so the scheduler too) and by Meta's policy enforcement webhook.
+    # Template state: read by a template send (send core) and the contacts API; written by webhooks.
+    ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.get"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.list"): frozenset({SEND}),
+    ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.apply"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/health_table.py", "AccountHealthTable.get"): frozenset(
         {SEND, SCHEDULER, WEBHOOK}
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,13 +19,21 @@ from tests.unit.ingest.meta_fixtures import (
     WA_ID,
     WA_ID_US,
     payload,
+    raw,
     resolver,
 )
 from windowkeeper.events import DetailType
 from windowkeeper.ingest.models import Envelope
 from windowkeeper.ingest.normalize import normalize
 from windowkeeper.ingest.observations import Normalized, Observation
-from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
+from windowkeeper.policy.model import (
+    Channel,
+    ConsentScope,
+    CustomerActionKind,
+    EntryPoint,
+    TemplateCategory,
+    TemplateStatus,
+)
 
 
 def run(name_or_payload: str | dict[str, Any]) -> Normalized:
@@ -304,9 +313,79 @@ def test_a_user_call_opens_the_window() -> None:
     assert call.action is CustomerActionKind.CALL and call.opens_window
 
 
-def test_template_status_updates_are_unknown_here() -> None:
+def test_a_template_status_update_is_a_template_notice_for_every_number_of_the_waba() -> None:
     result = run("whatsapp_template_status_update.json")
-    assert result.unknown_kinds == ["whatsapp:message_template_status_update"] and result.observations == []
+    assert result.unknown_kinds == [] and result.observations == [] and result.rejections == []
+    [notice] = result.template_notices
+    assert [a.account_id for a in notice.accounts] == [PHONE_NUMBER_ID]
+    change = notice.change
+    assert (change.name, change.language, change.fact) == ("order_update", "en_US", "status")
+    assert (change.status, change.event, change.at_ms) == (
+        TemplateStatus.APPROVED,
+        "APPROVED",
+        1795298900 * 1000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (
+            "message_template_status_update",
+            {"event": "PAUSED", "reason": "LOW_QUALITY"},
+            ("status", TemplateStatus.PAUSED),
+        ),
+        ("message_template_status_update", {"event": "FLAGGED"}, ("status", TemplateStatus.APPROVED)),
+        ("message_template_status_update", {"event": "REINSTATED"}, ("status", TemplateStatus.APPROVED)),
+        (
+            "template_category_update",
+            {"previous_category": "UTILITY", "new_category": "MARKETING"},
+            ("category", TemplateCategory.MARKETING),
+        ),
+        (
+            "message_template_quality_update",
+            {"previous_quality_score": "GREEN", "new_quality_score": "RED"},
+            ("quality", "RED"),
+        ),
+    ],
+)
+def test_template_notices_carry_what_meta_changed(
+    field: str, value: dict[str, Any], expected: tuple[str, Any]
+) -> None:
+    payload = json.loads(raw("whatsapp_template_status_update.json"))
+    change = payload["entry"][0]["changes"][0]
+    change["field"] = field
+    change["value"] = {
+        "message_template_id": 1230000000001,
+        "message_template_name": "order_update",
+        "message_template_language": "en_US",
+        **value,
+    }
+    result = normalize(Envelope.model_validate(payload), resolver())
+    [notice] = result.template_notices
+    fact, state = expected
+    assert notice.change.fact == fact
+    assert {
+        "status": notice.change.status,
+        "category": notice.change.category,
+        "quality": notice.change.quality,
+    }[fact] == state
+
+
+def test_an_announced_recategorisation_changes_nothing_yet() -> None:
+    payload = json.loads(raw("whatsapp_template_status_update.json"))
+    change = payload["entry"][0]["changes"][0]
+    change["field"] = "template_category_update"
+    change["value"] = {
+        "message_template_id": 1230000000001,
+        "message_template_name": "order_update",
+        "message_template_language": "en_US",
+        "correct_category": "MARKETING",
+        "new_category": "UTILITY",
+        "category_update_timestamp": 1795385300,
+    }
+    result = normalize(Envelope.model_validate(payload), resolver())
+    assert result.template_notices == [] and result.unknown_kinds == []
 
 
 def test_whatsapp_unknown_phone_number_is_refused() -> None:

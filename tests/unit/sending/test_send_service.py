@@ -28,6 +28,7 @@ from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import MAX_CLAIM_ATTEMPTS, SendService
 from windowkeeper.store.health_records import token_fingerprint
 from windowkeeper.store.history_records import HistoryEntry
+from windowkeeper.store.template_records import status_of_event
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 PSID = "psid-anna"
@@ -295,3 +296,55 @@ def test_a_restriction_is_kept_and_shown_but_sends_still_go_and_a_success_clears
     assert after.status == "sent" and len(gate.graph.calls) == 2
     cleared = gate.stores.health.get(Channel.MESSENGER, PAGE_ID)
     assert cleared is not None and cleared.status == "ok"
+
+
+def test_a_template_meta_paused_is_refused_at_once_and_allowed_again_once_reinstated() -> None:
+    """The registry says APPROVED (``accounts load``); Meta's newer word, kept as template state, wins."""
+    from tests.support.accounts import ORDER_SHIPPED, WA_PHONE_NUMBER_ID, whatsapp_number
+    from windowkeeper.store.template_records import TemplateChange
+
+    stores = InMemorySendStores()
+    wa_id = "4915112345678"
+    stores.contacts.put(
+        contact_record(
+            Channel.WHATSAPP, WA_PHONE_NUMBER_ID, wa_id, tenant_id=TENANT, wrote_at=NOW - timedelta(days=3)
+        )
+    )
+    graph = ScriptedGraph()
+    service = SendService(
+        stores=stores.ports(),
+        accounts=InMemoryAccounts.of(whatsapp_number(templates=(ORDER_SHIPPED,))),
+        graph=graph,
+        publish=len,
+    )
+    request = SendRequest.model_validate(
+        {
+            "channel": "whatsapp",
+            "account_id": WA_PHONE_NUMBER_ID,
+            "contact_id": wa_id,
+            "content": {
+                "type": "template",
+                "template": {"name": "order_shipped", "language": "en_US", "parameters": ["Anna", "A-1042"]},
+            },
+        }
+    )
+    assert service.send(BOT, request, NOW).status == "sent"
+
+    def meta_says(event: str, at: datetime) -> None:
+        change = TemplateChange(
+            name="order_shipped",
+            language="en_US",
+            fact="status",
+            at_ms=to_ms(at),
+            event=event,
+            status=status_of_event(event),
+        )
+        stores.templates.apply(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change)
+
+    meta_says("PAUSED", NOW + timedelta(minutes=1))
+    paused = service.send(BOT, request, NOW + timedelta(minutes=2))
+    assert paused.status == "refused" and ReasonCode.TEMPLATE_NOT_APPROVED in paused.decision.reasons
+    assert len(graph.calls) == 1
+
+    meta_says("REINSTATED", NOW + timedelta(hours=3))
+    assert service.send(BOT, request, NOW + timedelta(hours=3, minutes=1)).status == "sent"

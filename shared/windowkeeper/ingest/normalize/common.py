@@ -32,6 +32,10 @@ OBJECT_CHANNEL = {
     "whatsapp_business_account": Channel.WHATSAPP,
 }
 WHATSAPP_FIELDS = frozenset({"messages", "calls", "user_preferences"})
+# Meta's word on a WABA's templates (W10-W12): kept as template state (store/template_records.py).
+TEMPLATE_FIELDS = frozenset(
+    {"message_template_status_update", "template_category_update", "message_template_quality_update"}
+)
 KEYWORD_OPT_OUT_SCOPES = frozenset({ConsentScope.ALL})  # "STOP" means no messages at all
 KEYWORD_OPT_IN_SCOPES = frozenset({ConsentScope.ALL, ConsentScope.OUTSIDE_WINDOW})
 CALL_ACCEPTED_STATUSES = frozenset({"accepted", "answered", "completed"})

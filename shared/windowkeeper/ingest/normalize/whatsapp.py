@@ -11,30 +11,36 @@ from pydantic import ValidationError
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import DetailType
 from windowkeeper.ingest.models import (
+    Change,
     WaCall,
     WaContact,
     WaMessage,
     WaReferral,
     WaStatus,
+    WaTemplateUpdate,
     WaUserPreference,
     WaValue,
     WhatsAppEntry,
 )
 from windowkeeper.ingest.normalize.common import (
     CALL_ACCEPTED_STATUSES,
+    TEMPLATE_FIELDS,
     WHATSAPP_FIELDS,
     EventBuilder,
     first_problem,
     model_event_id,
+    seconds_or_ms,
 )
 from windowkeeper.ingest.observations import (
     ConsentChange,
     LogLine,
+    TemplateNotice,
 )
 from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.instants import to_ms
-from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint, TemplateCategory
 from windowkeeper.policy.rules import marketing_backoff_until
+from windowkeeper.store.template_records import TemplateChange, status_of_event
 
 
 class WhatsAppEvents(EventBuilder):
@@ -48,6 +54,9 @@ class WhatsAppEvents(EventBuilder):
             return
         accounts: list[AccountConfig] | None = None
         for change in entry.changes:
+            if change.field in TEMPLATE_FIELDS:
+                self._wa_template(webhook_object, entry, change)
+                continue
             if change.field not in WHATSAPP_FIELDS:
                 self.out.events += 1
                 self.out.unknown_kinds.append(f"whatsapp:{change.field}")
@@ -80,6 +89,51 @@ class WhatsAppEvents(EventBuilder):
                 self._wa_preference(account, preference)
             if value.model_extra and "errors" in value.model_extra:
                 self.out.unknown_kinds.append("whatsapp:messages:errors")
+
+    def _wa_template(self, webhook_object: str, entry: WhatsAppEntry, change: Change) -> None:
+        """A template's status, category or quality changed: it holds for every number of the WABA."""
+        self.out.events += 1
+        try:
+            update = WaTemplateUpdate.model_validate(change.value)
+        except ValidationError as error:
+            self._reject("schema_invalid", webhook_object, entry.id, first_problem(error))
+            return
+        accounts = tuple(a for a in self.resolve(webhook_object, entry.id) if a.channel is Channel.WHATSAPP)
+        if not accounts:
+            self._reject("unknown_account", webhook_object, entry.id)
+            return
+        at_ms = seconds_or_ms(entry.time) if entry.time is not None else None
+        if at_ms is None:
+            self._reject("schema_invalid", webhook_object, entry.id, "time: the entry carries no time")
+            return
+        names = {"name": update.message_template_name, "language": update.message_template_language}
+        fact: TemplateChange | None = None
+        if change.field == "message_template_status_update" and update.event:
+            event = update.event.upper()
+            fact = TemplateChange(
+                **names,
+                fact="status",
+                at_ms=at_ms,
+                status=status_of_event(event),
+                event=event,
+                reason=update.reason,
+            )
+        elif change.field == "template_category_update" and update.previous_category and update.new_category:
+            try:
+                category = TemplateCategory(update.new_category.upper())
+            except ValueError:
+                category = None
+            if category is not None:
+                fact = TemplateChange(**names, fact="category", at_ms=at_ms, category=category)
+        elif change.field == "message_template_quality_update" and update.new_quality_score:
+            fact = TemplateChange(
+                **names, fact="quality", at_ms=at_ms, quality=update.new_quality_score.upper()
+            )
+        if fact is None:
+            # An announced re-categorisation (the completed one follows), or a value we do not read.
+            self.out.ignored += 1
+            return
+        self.out.template_notices.append(TemplateNotice(accounts=accounts, change=fact))
 
     def _wa_identity(self, contacts: Iterable[WaContact], contact_id: str) -> dict[str, Any]:
         match = next((c for c in contacts if contact_id in (c.wa_id, c.user_id)), None)
