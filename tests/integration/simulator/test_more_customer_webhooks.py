@@ -131,3 +131,26 @@ def test_a_policy_enforcement_has_metas_shape_and_no_sender(sim: Simulator, rece
     }
     with pytest.raises(ValueError, match="Messenger/Instagram"):
         sim.policy_enforcement("whatsapp", WHATSAPP, "warning", AT)
+
+
+def test_meta_refuses_a_template_it_paused_and_sends_it_again_once_reinstated(
+    sim: Simulator, receiver: Any
+) -> None:
+    """The simulator's own send API follows the verdicts it plays, as Meta's does (132015)."""
+
+    def send_order_shipped() -> Any:
+        body = {
+            "messaging_product": "whatsapp",
+            "to": "447700900123",
+            "type": "template",
+            "template": {"name": "order_shipped", "language": {"code": "en_US"}},
+        }
+        path = f"/v25.0/{WHATSAPP.account_id}/messages"
+        return sim.handle_graph("POST", path, {}, {"authorization": "Bearer EAAG-wa-token"}, body)
+
+    assert send_order_shipped().status == 200
+    sim.template_status_update(WHATSAPP, "order_shipped", "PAUSED", AT)
+    paused = send_order_shipped()
+    assert (paused.status, paused.body["error"]["code"]) == (400, 132015)
+    sim.template_status_update(WHATSAPP, "order_shipped", "REINSTATED", AT)
+    assert send_order_shipped().status == 200

@@ -13,7 +13,7 @@ import httpx
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.clock import system_clock
-from windowkeeper.policy.model import Channel
+from windowkeeper.policy.model import Channel, TemplateStatus
 
 DEFAULT_APP_SECRET = "windowkeeper-simulator-app-secret"
 STANDARD_WINDOW = timedelta(hours=24)
@@ -192,6 +192,8 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     webhooks: list[WebhookDelivery] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Template statuses Meta changed since registration (played status updates), by (number, name, language).
+    template_status: dict[tuple[str, str, str], TemplateStatus] = field(default_factory=dict)
 
 
 class SimulatorBase:

@@ -261,6 +261,9 @@ class GraphApi(SimulatorBase):
         language = template.get("language")
         code = str(language.get("code") or "") if isinstance(language, dict) else ""
         known = ref.config.template(name, code)
+        changed = self._state.template_status.get((node, name, code))
+        if known is not None and changed is not None:
+            known = known.model_copy(update={"status": changed})
         if known is None or known.status in (
             TemplateStatus.REJECTED,
             TemplateStatus.PENDING,
