@@ -153,6 +153,45 @@ class GraphClient:
     def release_thread_control(self, account: AccountConfig, contact_id: str) -> DeliveryResult:
         return self._thread_control(account, contact_id, "release_thread_control")
 
+    def message_templates(self, account: AccountConfig) -> list[dict[str, Any]]:
+        """The WABA's templates as the WhatsApp Business Management API lists them, every page.
+
+        ``GET /{waba_id}/message_templates`` with the fields a registry needs. Raises
+        ``TemplateListError`` with Meta's error when a page is refused (a read: safe to retry).
+        """
+        if account.waba_id is None:
+            raise TemplateListError(GraphError(code=None, message="the account names no waba_id"))
+        headers = {"Authorization": f"Bearer {self._token_provider(account)}"}
+        url: str | None = f"/{self.version}/{account.waba_id}/message_templates"
+        params: dict[str, str] | None = {"fields": TEMPLATE_FIELDS, "limit": "100"}
+        found: list[dict[str, Any]] = []
+        while url is not None:
+            response = self._get_page(url, params, headers)
+            data = _json_object(response)
+            if response.status_code != 200:
+                raise TemplateListError(_graph_error(data, response.status_code)[0])
+            found.extend(item for item in data.get("data", []) if isinstance(item, dict))
+            paging = data.get("paging")
+            url = paging.get("next") if isinstance(paging, dict) else None
+            params = None  # the next link carries every parameter, the cursor included
+        return found
+
+    def _get_page(self, url: str, params: dict[str, str] | None, headers: dict[str, str]) -> httpx.Response:
+        """One page, retried on throttling, 5xx and connection failures (a read repeats nothing)."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._http.get(url, params=params, headers=headers)
+            except httpx.TransportError:
+                if attempt == self._max_attempts:
+                    raise
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    return response
+                if attempt == self._max_attempts:
+                    return response
+            self._sleep(self._backoff(attempt, None))
+        raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
     def close(self) -> None:
         self._http.close()
 
@@ -394,6 +433,18 @@ def _graph_error(data: dict[str, Any], status: int) -> tuple[GraphError, bool]:
         ),
         raw.get("is_transient") is True,
     )
+
+
+class TemplateListError(RuntimeError):
+    """Meta refused to list a WABA's templates (Graph's error attached)."""
+
+    def __init__(self, error: GraphError) -> None:
+        super().__init__(f"Meta refused the template list: {error.code} {error.message}")
+        self.error = error
+
+
+# The fields a template registry needs (W12): what the engine and the console read.
+TEMPLATE_FIELDS = "name,language,status,category,components,quality_score"
 
 
 def _int_or_none(value: Any) -> int | None:

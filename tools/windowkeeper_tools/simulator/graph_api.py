@@ -100,6 +100,8 @@ class GraphApi(SimulatorBase):
             return SimResponse(
                 401, graph_error_body(190, "Invalid OAuth access token - Cannot parse access token")
             )
+        if method == "GET" and edge == "message_templates" and node is not None:
+            return self._template_list(node)
         if method != "POST" or node is None or not isinstance(body, dict):
             return _unsupported(method, node)
         if edge == "messages" and node.startswith("act_"):
@@ -252,6 +254,38 @@ class GraphApi(SimulatorBase):
                 "messages": [message],
             },
         )
+
+    def _template_list(self, waba_id: str) -> SimResponse:
+        """``GET /{waba_id}/message_templates``: the WABA's templates, with the statuses played since."""
+        numbers = [r for r in self._accounts.values() if r.config is not None and r.config.waba_id == waba_id]
+        if not numbers:
+            return SimResponse(
+                400,
+                graph_error_body(
+                    100, f"(#100) Unsupported get request. Object with ID '{waba_id}' does not exist"
+                ),
+            )
+        data: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for ref in numbers:
+            assert ref.config is not None
+            for template in ref.config.templates:
+                if (template.name, template.language) in seen:
+                    continue  # a WABA's templates are shared by its numbers
+                seen.add((template.name, template.language))
+                status = self._state.template_status.get((ref.account_id, template.name, template.language))
+                data.append(
+                    {
+                        "id": _numeric_id(),
+                        "name": template.name,
+                        "language": template.language,
+                        "category": template.category.value,
+                        "status": (status or template.status).value,
+                        "components": [{"type": "BODY", "text": template.body}],
+                        "quality_score": {"score": "GREEN"},
+                    }
+                )
+        return SimResponse(200, {"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MjQZD"}}})
 
     def _template_refusal(self, node: str, template: dict[str, Any]) -> SimResponse | None:
         ref = self._accounts.get(node)
