@@ -237,6 +237,43 @@ def test_paused_template_is_refused(stack: LocalStack, agent_token: str) -> None
     assert delivered_to(stack, contact) == []
 
 
+def test_a_template_meta_pauses_is_refused_by_the_next_send_until_meta_reinstates_it(
+    stack: LocalStack, agent_token: str
+) -> None:
+    """Meta's ``message_template_status_update`` (played by the simulator, signed, over HTTP) is
+    kept as the template's state: the next send of it is refused without reaching Meta."""
+    assert stack.simulator is not None
+    sim = stack.simulator.simulator
+    contact = "447700900789"
+    customer_writes(
+        stack, Channel.WHATSAPP, WHATSAPP_NUMBER, contact, "Is my order packed?", ago=TWO_DAYS_AGO
+    )
+    order_update = {
+        "channel": "whatsapp",
+        "account_id": WHATSAPP_NUMBER,
+        "contact_id": contact,
+        "content": {
+            "type": "template",
+            "template": {"name": "order_update", "language": "en_US", "parameters": ["A-2077", "packed"]},
+        },
+        "purpose": "order_update",
+    }
+    paused_at = datetime.now(UTC)
+    assert sim.template_status_update(WHATSAPP_NUMBER, "order_update", "PAUSED", paused_at).status_code == 200
+    try:
+        refused = http("POST", f"{stack.api_url}/v1/messages", order_update, token=agent_token)
+        assert refused.status == 409, refused.body
+        assert "template_not_approved" in refused.body["decision"]["reasons"]
+        assert delivered_to(stack, contact) == []
+    finally:
+        reinstated = sim.template_status_update(
+            WHATSAPP_NUMBER, "order_update", "REINSTATED", paused_at + timedelta(seconds=1)
+        )
+        assert reinstated.status_code == 200
+    sent = http("POST", f"{stack.api_url}/v1/messages", order_update, token=agent_token)
+    assert sent.status == 200 and sent.body["status"] == "sent", sent.body
+
+
 # -- tenants -----------------------------------------------------------------------------------
 
 

@@ -23,10 +23,13 @@ KINDS = [
     "optin",
     "status",
     "template_status",
+    "template_category",
+    "template_quality",
     "policy_enforcement",
 ]
 # Webhooks about the account or a template, not about one customer: --contact is not needed.
-PAGE_LEVEL_KINDS = {"template_status", "policy_enforcement"}
+PAGE_LEVEL_KINDS = {"template_status", "template_category", "template_quality", "policy_enforcement"}
+TEMPLATE_KINDS = {"template_status", "template_category", "template_quality"}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="template status: APPROVED, PAUSED, DISABLED, REJECTED, REINSTATED... (--kind template_status)",
     )
     parser.add_argument(
+        "--category",
+        default=None,
+        help="the template's new category: MARKETING, UTILITY... (--kind template_category)",
+    )
+    parser.add_argument(
+        "--quality",
+        default=None,
+        help="the template's new quality: GREEN, YELLOW, RED (--kind template_quality)",
+    )
+    parser.add_argument(
         "--action",
         default="warning",
         choices=["warning", "block", "unblock"],
@@ -102,8 +115,12 @@ def _missing(args: argparse.Namespace) -> str | None:
         return "Messenger and Instagram report --status delivered or read; failed statuses are WhatsApp's"
     if args.kind == "status" and args.error_code is not None and args.status != "failed":
         return "--error-code goes with --status failed"
-    if args.kind == "template_status" and (args.channel != "whatsapp" or not args.template):
-        return "--kind template_status needs --channel whatsapp and --template NAME"
+    if args.kind in TEMPLATE_KINDS and (args.channel != "whatsapp" or not args.template):
+        return f"--kind {args.kind} needs --channel whatsapp and --template NAME"
+    if args.kind == "template_category" and not args.category:
+        return "--kind template_category needs --category (MARKETING, UTILITY or AUTHENTICATION)"
+    if args.kind == "template_quality" and not args.quality:
+        return "--kind template_quality needs --quality (GREEN, YELLOW or RED)"
     if args.kind == "policy_enforcement" and args.channel == "whatsapp":
         return "--kind policy_enforcement is a Messenger or Instagram webhook"
     return None
@@ -144,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         request["status"] = args.status
     if args.kind == "template_status":
         request["event"] = args.event.upper()
+    if args.kind == "template_category":
+        request["category"] = args.category.upper()
+    if args.kind == "template_quality":
+        request["quality"] = args.quality.upper()
     if args.kind == "policy_enforcement":
         request["action"] = args.action
     if args.text is not None:

@@ -294,6 +294,55 @@ class CustomerPlay(SimulatorBase):
         )
         return self.deliver(payload)
 
+    def template_category_update(
+        self,
+        account: AccountConfig | AccountRef | str,
+        template_name: str,
+        new_category: str,
+        at: datetime | None = None,
+        *,
+        language: str | None = None,
+    ) -> WebhookDelivery:
+        """Meta moves one of the number's templates to another category (``template_category_update``)."""
+        ref = self.account(Channel.WHATSAPP, account)
+        known = next(
+            (t for t in (ref.config.templates if ref.config else []) if t.name == template_name), None
+        )
+        payload = p.whatsapp_template_category_update(
+            ref.webhook_id,
+            template_name,
+            language or (known.language if known else "en_US"),
+            known.category.value if known else "UTILITY",
+            new_category.upper(),
+            at=self._instant(at),
+        )
+        return self.deliver(payload)
+
+    def template_quality_update(
+        self,
+        account: AccountConfig | AccountRef | str,
+        template_name: str,
+        new_quality: str,
+        at: datetime | None = None,
+        *,
+        language: str | None = None,
+        previous_quality: str = "GREEN",
+    ) -> WebhookDelivery:
+        """A template's quality rating changes (``message_template_quality_update``)."""
+        ref = self.account(Channel.WHATSAPP, account)
+        known = next(
+            (t for t in (ref.config.templates if ref.config else []) if t.name == template_name), None
+        )
+        payload = p.whatsapp_template_quality_update(
+            ref.webhook_id,
+            template_name,
+            language or (known.language if known else "en_US"),
+            previous_quality.upper(),
+            new_quality.upper(),
+            at=self._instant(at),
+        )
+        return self.deliver(payload)
+
     def policy_enforcement(
         self,
         channel: Channel | str,

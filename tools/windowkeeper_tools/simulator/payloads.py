@@ -555,6 +555,52 @@ def whatsapp_template_status_update(
     return payload
 
 
+def whatsapp_template_category_update(
+    waba_id: str,
+    template_name: str,
+    language: str,
+    previous_category: str,
+    new_category: str,
+    *,
+    at: datetime,
+    template_id: int = 1230000000001,
+) -> Payload:
+    """Meta re-categorised a template (``template_category_update``, W10), the change made."""
+    value = {
+        "message_template_id": template_id,
+        "message_template_name": template_name,
+        "message_template_language": language,
+        "previous_category": previous_category,
+        "new_category": new_category,
+    }
+    payload = _wa_change(waba_id, "template_category_update", value)
+    payload["entry"][0]["time"] = epoch_s(at)
+    return payload
+
+
+def whatsapp_template_quality_update(
+    waba_id: str,
+    template_name: str,
+    language: str,
+    previous_quality: str,
+    new_quality: str,
+    *,
+    at: datetime,
+    template_id: int = 1230000000001,
+) -> Payload:
+    """A template's quality rating changed (``message_template_quality_update``, W11)."""
+    value = {
+        "message_template_id": template_id,
+        "message_template_name": template_name,
+        "message_template_language": language,
+        "previous_quality_score": previous_quality,
+        "new_quality_score": new_quality,
+    }
+    payload = _wa_change(waba_id, "message_template_quality_update", value)
+    payload["entry"][0]["time"] = epoch_s(at)
+    return payload
+
+
 def messenger_policy_enforcement(
     page_id: str, at: datetime, *, action: str = "warning", reason: str = "", obj: str = PAGE_OBJECT
 ) -> Payload:

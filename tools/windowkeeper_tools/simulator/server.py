@@ -208,7 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"status": "error", "reason": "invalid_request", "message": str(exc)})
 
 
-PAGE_LEVEL_KINDS = frozenset({"template_status", "policy_enforcement"})
+PAGE_LEVEL_KINDS = frozenset(
+    {"template_status", "template_category", "template_quality", "policy_enforcement"}
+)
 
 
 def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
@@ -271,6 +273,14 @@ def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
             at,
             language=request.get("language"),
             reason=str(request.get("reason") or "NONE"),
+        )
+    if kind == "template_category":
+        return sim.template_category_update(
+            account, str(request["template"]), str(request["category"]), at, language=request.get("language")
+        )
+    if kind == "template_quality":
+        return sim.template_quality_update(
+            account, str(request["template"]), str(request["quality"]), at, language=request.get("language")
         )
     if kind == "policy_enforcement":
         return sim.policy_enforcement(
