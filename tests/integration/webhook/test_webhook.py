@@ -493,10 +493,11 @@ def test_whatsapp_unknown_phone_number_is_refused(stack: WebhookStack) -> None:
     assert [q["metadata"]["reason"] for q in stack.quarantined()] == ["unknown_account"]
 
 
-def test_whatsapp_template_status_update_is_kept_as_an_unknown_kind(stack: WebhookStack) -> None:
+def test_whatsapp_template_status_update_is_kept_as_the_templates_state(stack: WebhookStack) -> None:
     response = stack.post(raw("whatsapp_template_status_update.json"))
     assert body_of(response) == {"status": "ok", "events": 1}
-    assert [q["metadata"]["reason"] for q in stack.quarantined()] == ["unknown_event_kind"]
+    assert stack.quarantined() == []
+    assert stack.metrics()["TemplateStateChanges"] == 1  # one number under the WABA
 
 
 def test_every_whatsapp_message_type_in_one_batch_is_one_write(stack: WebhookStack) -> None:
