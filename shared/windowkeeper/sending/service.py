@@ -253,44 +253,11 @@ class SendService:
         health = self.stores.health.get(account.channel, account.account_id)
         unavailable = self._unavailable(account, health, now)
         if unavailable is not None:  # Meta would refuse every send of the account: it is not called
-            outcome = SendOutcome(
-                status="refused",
-                decision=unavailable,
-                platform_message_id=None,
-                graph_error=None,
-                http_status=409,
-                decision_id=decision_id,
-            )
-            self._after(
-                principal=principal,
-                contact_pk=record.pk,
-                request=request,
-                account=account,
-                content=request.content.to_content(account),
-                outcome=outcome,
-                now=now,
-            )
-            return outcome
+            content = request.content.to_content(account)
+            return self._refused(principal, request, account, record, content, unavailable, decision_id, now)
         inp, content, decision, claim = self._decide_and_claim(principal, request, account, record, now)
         if claim is None:  # refused by the engine: Meta is never called, nothing is claimed
-            outcome = SendOutcome(
-                status="refused",
-                decision=decision,
-                platform_message_id=None,
-                graph_error=None,
-                http_status=409,
-                decision_id=decision_id,
-            )
-            self._after(
-                principal=principal,
-                contact_pk=record.pk,
-                request=request,
-                account=account,
-                content=content,
-                outcome=outcome,
-                now=now,
-            )
-            return outcome
+            return self._refused(principal, request, account, record, content, decision, decision_id, now)
 
         claimed, sent = claim
         result = self.graph.send(account, inp.contact, decision, content)
@@ -334,6 +301,37 @@ class SendService:
             self._record_verdicts(
                 claimed, result, now, release=sent, account=account, decision_id=decision_id
             )
+        self._after(
+            principal=principal,
+            contact_pk=record.pk,
+            request=request,
+            account=account,
+            content=content,
+            outcome=outcome,
+            now=now,
+        )
+        return outcome
+
+    def _refused(  # noqa: PLR0917 - the request's whole context, as _after files it
+        self,
+        principal: Principal,
+        request: SendRequest,
+        account: AccountConfig,
+        record: ContactRecord,
+        content: Content,
+        decision: Decision,
+        decision_id: str,
+        now: datetime,
+    ) -> SendOutcome:
+        """A refusal before Meta is called: audited and published, nothing claimed."""
+        outcome = SendOutcome(
+            status="refused",
+            decision=decision,
+            platform_message_id=None,
+            graph_error=None,
+            http_status=409,
+            decision_id=decision_id,
+        )
         self._after(
             principal=principal,
             contact_pk=record.pk,
