@@ -52,6 +52,7 @@ class ContactViews(ContactsBase):
         """The contact's window state as of ``at``; ``now`` (the server's instant) stamps what is
         recorded, such as a refused cross-tenant attempt."""
         account, stored = self.load(principal, ref, now)
+        account = self._with_templates(account)
         record = contact_as_of(
             self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
         )
@@ -269,7 +270,7 @@ class ContactViews(ContactsBase):
                 if channel is None or a.channel is channel
             ]
         records: list[tuple[AccountConfig, ContactRecord]] = []
-        for account in accounts:
+        for account in map(self._with_templates, accounts):  # the labels weigh template paths
             records.extend((account, r) for r in self._recent_contacts(account, limit))
         records.sort(key=lambda pair: (pair[1].last_customer_action_ms or 0, pair[1].pk), reverse=True)
         return {

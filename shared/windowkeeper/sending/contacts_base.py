@@ -93,18 +93,17 @@ class ContactsBase:
         contact_id: str | None,
         now: datetime,
     ) -> AccountConfig:
-        return self._with_templates(
-            self._access.account_for(principal, channel, account_id, contact_id=contact_id, now=now)
-        )
+        return self._access.account_for(principal, channel, account_id, contact_id=contact_id, now=now)
 
     def load(
         self, principal: Principal, ref: ContactRef, now: datetime
     ) -> tuple[AccountConfig, ContactRecord]:
-        account, record = self._access.load(principal, ref.channel, ref.account_id, ref.contact_id, now)
-        return self._with_templates(account), record
+        return self._access.load(principal, ref.channel, ref.account_id, ref.contact_id, now)
 
     def _with_templates(self, account: AccountConfig) -> AccountConfig:
-        """The account with Meta's newest facts about its templates (what paths an agent is offered)."""
+        """The account with Meta's newest facts about its templates: for the answers that show
+        paths or templates (a contact's paths, the conversation labels, the template picker),
+        not for every request (a handover or the message log never read them)."""
         if not account.templates:
             return account
         return account.with_template_states(self.stores.templates.list(account.channel, account.account_id))
