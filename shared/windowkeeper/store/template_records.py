@@ -9,7 +9,8 @@ registry, so a paused template is refused the moment Meta says so (the send path
 strongly consistent; it is not behind the account cache).
 
 Each of the three facts keeps its own instant: a late status webhook never undoes a newer one,
-whatever the quality or category webhooks did meanwhile.
+whatever the quality or category webhooks did meanwhile. What an event means for sending is the
+policy's (``policy.rules.template_status_of_event``, W12).
 """
 
 from __future__ import annotations
@@ -21,20 +22,6 @@ from pydantic import BaseModel, ConfigDict
 from windowkeeper.policy.model import Template, TemplateCategory, TemplateStatus
 
 TemplateFact = Literal["status", "category", "quality"]
-
-# What a status event means for sending. Meta keeps sending a FLAGGED template (a warning before a
-# pause) and a REINSTATED one is approved again (W12); every other event is the status itself.
-SENDABLE_AGAIN = frozenset({"REINSTATED", "FLAGGED"})
-
-
-def status_of_event(event: str) -> TemplateStatus | None:
-    """The template status a ``message_template_status_update`` event leaves (None: not a status)."""
-    if event in SENDABLE_AGAIN:
-        return TemplateStatus.APPROVED
-    try:
-        return TemplateStatus(event)
-    except ValueError:
-        return None  # LIMIT_EXCEEDED, LOCKED...: about editing or creating, not sending
 
 
 class TemplateChange(BaseModel):

@@ -24,11 +24,11 @@ from windowkeeper.auth import AGENTS_GROUP, Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import AutomationKind, Channel, Path, ReasonCode
+from windowkeeper.policy.rules import template_status_of_event
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import MAX_CLAIM_ATTEMPTS, SendService
 from windowkeeper.store.health_records import token_fingerprint
 from windowkeeper.store.history_records import HistoryEntry
-from windowkeeper.store.template_records import status_of_event
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 PSID = "psid-anna"
@@ -337,7 +337,7 @@ def test_a_template_meta_paused_is_refused_at_once_and_allowed_again_once_reinst
             fact="status",
             at_ms=to_ms(at),
             event=event,
-            status=status_of_event(event),
+            status=template_status_of_event(event),
         )
         stores.templates.apply(Channel.WHATSAPP, WA_PHONE_NUMBER_ID, change)
 

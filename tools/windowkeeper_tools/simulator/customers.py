@@ -8,7 +8,7 @@ from typing import Any
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.template_records import status_of_event
+from windowkeeper.policy.rules import template_status_of_event
 from windowkeeper_tools.simulator import payloads as p
 from windowkeeper_tools.simulator.base import (
     AccountRef,
@@ -285,7 +285,7 @@ class CustomerPlay(SimulatorBase):
             (t for t in (ref.config.templates if ref.config else []) if t.name == template_name), None
         )
         code = language or (known.language if known else "en_US")
-        status = status_of_event(event.upper())
+        status = template_status_of_event(event.upper())
         if status is not None:
             with self._lock:  # Meta's own send API follows its verdict from now on
                 self._state.template_status[(ref.account_id, template_name, code)] = status

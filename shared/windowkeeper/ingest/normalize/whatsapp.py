@@ -39,8 +39,8 @@ from windowkeeper.ingest.observations import (
 from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind, EntryPoint, TemplateCategory
-from windowkeeper.policy.rules import marketing_backoff_until
-from windowkeeper.store.template_records import TemplateChange, status_of_event
+from windowkeeper.policy.rules import marketing_backoff_until, template_status_of_event
+from windowkeeper.store.template_records import TemplateChange
 
 
 class WhatsAppEvents(EventBuilder):
@@ -114,7 +114,7 @@ class WhatsAppEvents(EventBuilder):
                 **names,
                 fact="status",
                 at_ms=at_ms,
-                status=status_of_event(event),
+                status=template_status_of_event(event),
                 event=event,
                 reason=update.reason,
             )

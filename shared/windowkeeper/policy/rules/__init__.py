@@ -77,7 +77,7 @@ from windowkeeper.policy.rules.record import (
     day_start,
 )
 from windowkeeper.policy.rules.tags import POLICY_2020, TAG_RULES, TAGS_RETIRED_2026
-from windowkeeper.policy.rules.templates import TEMPLATE_RULES
+from windowkeeper.policy.rules.templates import TEMPLATE_RULES, template_status_of_event
 from windowkeeper.policy.rules.windows import WINDOW_RULES
 
 __all__ = [
@@ -135,6 +135,7 @@ __all__ = [
     "rule_change_instants",
     "rules_of",
     "rules_on",
+    "template_status_of_event",
 ]
 
 

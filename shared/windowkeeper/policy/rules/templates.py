@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from windowkeeper.policy.model import Channel, Path, TemplateCategory
+from windowkeeper.policy.model import Channel, Path, TemplateCategory, TemplateStatus
 from windowkeeper.policy.rules.params import (
     MARKETING_BACKOFF,
     REGION_BLOCK,
@@ -103,3 +103,20 @@ TEMPLATE_RULES: tuple[Rule[Any], ...] = (
         params=BackoffParams(error_codes=frozenset({131049}), wait=24 * HOUR),
     ),
 )
+
+
+# What a ``message_template_status_update`` event leaves for sending (W12, W11). Meta keeps
+# delivering a FLAGGED template (quality fell: a warning before a pause) and a REINSTATED one is
+# approved again; LOCKED and LIMIT_EXCEEDED are about editing and creating templates, not sending.
+TEMPLATE_EVENT_SOURCES = ("W12", "W11")
+TEMPLATE_EVENTS_STILL_APPROVED = frozenset({"FLAGGED", "REINSTATED"})
+
+
+def template_status_of_event(event: str) -> TemplateStatus | None:
+    """The template status Meta's status event leaves (None: the event is no status)."""
+    if event in TEMPLATE_EVENTS_STILL_APPROVED:
+        return TemplateStatus.APPROVED
+    try:
+        return TemplateStatus(event)
+    except ValueError:
+        return None
