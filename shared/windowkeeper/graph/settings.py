@@ -48,11 +48,13 @@ def secrets_token_provider(account: AccountConfig) -> str:
 def secrets_token_fingerprint(account: AccountConfig) -> str | None:
     """Which token the account uses now, as a short hash (``health_records.token_fingerprint``);
     None when it cannot be read (the send then says why)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
+
     from windowkeeper.store.health_records import token_fingerprint  # noqa: PLC0415
 
     try:
         return token_fingerprint(secrets_token_provider(account))
-    except Exception:  # a missing or unreadable secret: the Graph call reports it
+    except (LookupError, GetParameterError):  # no secret named, or it cannot be read: the send says why
         return None
 
 
