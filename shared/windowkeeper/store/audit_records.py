@@ -133,12 +133,12 @@ class AuditQuery:
 
     @property
     def lowest_sk(self) -> str:
-        return f"{DECISION_SK_PREFIX}{sortable_ms(self.since)}"
+        return audit_sk_floor(self.since)
 
     @property
     def highest_sk(self) -> str:
         """Exclusive: a record at ``until`` sorts after ``DEC#<until>`` (its id follows)."""
-        ceiling = f"{DECISION_SK_PREFIX}{sortable_ms(self.until)}"
+        ceiling = audit_sk_floor(self.until)
         return min(ceiling, self.before_sk) if self.before_sk is not None else ceiling
 
     def days(self) -> list[str]:
