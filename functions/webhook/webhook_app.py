@@ -1,4 +1,6 @@
-"""webhook Lambda: Meta's webhooks in (``GET /webhook`` handshake, ``POST /webhook`` events).
+"""webhook Lambda: Meta's webhooks in (``GET /webhook`` handshake, ``POST /webhook`` events), and
+the other platforms' (``GET|POST /webhook/{channel}/{account_id}``: Viber, Telegram, LINE, WeChat,
+web chat).
 
 Thin by design: it takes the exact body bytes from the API Gateway event (base64-decoded when
 ``isBase64Encoded``; never re-serialised, the signature covers these bytes), reads the clock (the
@@ -23,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windowkeeper.clock import Clock, system_clock
 from windowkeeper.http import ApiError, error_response, install_error_handlers
+from windowkeeper.ingest.channels.base import InboundRequest
 from windowkeeper.ingest.service import Outcome
 from windowkeeper.observability import logger, metrics, traced
 from windowkeeper.wiring import webhook as webhook_wiring
@@ -69,6 +72,35 @@ def receive() -> Response[Any]:
     outcome = webhook_wiring.handle_post(
         body,
         app.current_event.headers or {},
+        webhook_wiring.WebhookSettings.from_env(),
+        now=utc_now(),
+        time_left=_time_left,
+    )
+    return _answer(outcome)
+
+
+CHANNEL_PATH = "/webhook/<channel>/<account_id>"
+
+
+@app.get(CHANNEL_PATH)
+@app.post(CHANNEL_PATH)
+def receive_channel(channel: str, account_id: str) -> Response[Any]:
+    """Viber, Telegram, LINE, WeChat and web chat: the URL names the channel and the account."""
+    try:
+        body = _raw_body()
+    except ApiError as error:
+        return error_response(error)
+    event = app.current_event
+    request = InboundRequest(
+        method=event.request_context.http.method.upper(),
+        body=body,
+        headers={k.lower(): v for k, v in (event.headers or {}).items()},
+        query=dict(event.query_string_parameters or {}),
+    )
+    outcome = webhook_wiring.handle_channel(
+        channel,
+        account_id,
+        request,
         webhook_wiring.WebhookSettings.from_env(),
         now=utc_now(),
         time_left=_time_left,

@@ -33,6 +33,8 @@ from pydantic import ValidationError
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import entry_from_observation
 from windowkeeper.events import BusEvent, DetailType
+from windowkeeper.ingest.channels import reader_for
+from windowkeeper.ingest.channels.base import ChannelEvents, InboundRefused, InboundRequest, UnparsableBody
 from windowkeeper.ingest.delta import ContactDelta, collapse
 from windowkeeper.ingest.due import next_due
 from windowkeeper.ingest.ledger import consent_ledger_record
@@ -41,8 +43,9 @@ from windowkeeper.ingest.normalize import OBJECT_CHANNEL, normalize
 from windowkeeper.ingest.observations import ContactKey, Normalized, Observation, PageNotice
 from windowkeeper.ingest.scrub import may_hold_lone_surrogate, scrub_lone_surrogates
 from windowkeeper.ingest.signature import SIGNATURE_HEADER, check_signature, check_subscription
-from windowkeeper.instants import from_ms
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.ownership import effective_owner
+from windowkeeper.policy.model import Channel
 from windowkeeper.ports.webhook import WebhookPorts
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.contact_write_plan import WriteResult
@@ -114,10 +117,9 @@ def handle_post(
             f"The body is {len(body)} bytes; at most {ports.max_body_bytes} are accepted.",
             BodyTooLarge=1,
         )
-    secret_errors: tuple[type[Exception], ...] = (*ports.backend_errors, KeyError, ValueError)
     try:
         app_secret = str(ports.webhook_secret()["app_secret"])
-    except secret_errors as error:
+    except secret_errors(ports) as error:
         logger.error("webhook secret unavailable", extra={"error": type(error).__name__})
         return _error(500, "secret_unavailable", "The webhook secret could not be read; try again later.")
     problem = check_signature(body, _header(headers, SIGNATURE_HEADER), app_secret)
@@ -139,6 +141,11 @@ def handle_post(
             "The events could not be stored; Meta will deliver them again.",
             StorageFailures=1,
         )
+
+
+def secret_errors(ports: WebhookPorts) -> tuple[type[Exception], ...]:
+    """What reading a secret raises when it is missing, malformed or its store is down."""
+    return (*ports.backend_errors, KeyError, ValueError)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -170,6 +177,33 @@ def _process(
         return _quarantine_whole(body, ports, now, "unsupported_object", f"object {envelope.object}")
 
     normalized = normalize(envelope, ports.accounts.get_for_webhook)
+    return _apply(
+        body,
+        normalized,
+        ports,
+        now,
+        time_left,
+        webhook_object=envelope.object,
+        entries=len(envelope.entry),
+        unencodable=unencodable,
+    )
+
+
+def _apply(
+    body: bytes,
+    normalized: Normalized,
+    ports: WebhookPorts,
+    now: datetime,
+    time_left: Callable[[], float] | None,
+    *,
+    webhook_object: str,
+    entries: int,
+    unencodable: int,
+    answer: Callable[[int], tuple[int, dict[str, Any] | str]] | None = None,
+) -> Outcome:
+    """What every channel's POST shares once its events are observations: one conditional write per
+    contact, the conversation log and journal, the bus, quarantine of what could not be used, the
+    deferral of what did not fit in the invocation. ``answer`` shapes a channel's own reply."""
     deltas = collapse(normalized.observations)
     writer = ports.contact_writer(lambda record: _due(record, normalized, now))
     results: dict[ContactKey, WriteResult] = {}
@@ -225,8 +259,8 @@ def _process(
     logger.info(
         "webhook processed",
         extra={
-            "object": envelope.object,
-            "entries": len(envelope.entry),
+            "object": webhook_object,
+            "entries": entries,
             "events": normalized.events,
             "contacts": len(deltas),
             "state_writes": writes,
@@ -237,13 +271,17 @@ def _process(
             "unknown_kinds": sorted(set(normalized.unknown_kinds)),
         },
     )
-    answer: dict[str, Any] = {"status": "ok", "events": normalized.events}
+    ok: dict[str, Any] = {"status": "ok", "events": normalized.events}
     if deferred_contacts:
         logger.warning("webhook body deferred", extra={"deferred_contacts": deferred_contacts})
-        answer["deferred_contacts"] = deferred_contacts
+        ok["deferred_contacts"] = deferred_contacts
+    reply: dict[str, Any] | str = ok
+    status = 200
+    if answer is not None:
+        status, reply = answer(normalized.events)
     return Outcome(
-        200,
-        answer,
+        status,
+        reply,
         {
             "ParsedEvents": normalized.events,
             "StateWrites": writes,
@@ -417,3 +455,98 @@ def _iso(at_ms: int) -> str:
     at = from_ms(at_ms)
     assert at is not None
     return at.isoformat()
+
+
+# ---------------------------------------------------------------- the other channels
+
+
+def handle_channel(
+    channel_name: str,
+    account_id: str,
+    request: InboundRequest,
+    ports: WebhookPorts,
+    *,
+    now: datetime,
+    time_left: Callable[[], float] | None = None,
+) -> Outcome:
+    """``GET|POST /webhook/{channel}/{account_id}``: a Viber, Telegram, LINE, WeChat or web-chat event.
+
+    The URL names the account (each platform's webhook is set per bot); the platform's proof is
+    checked with that account's credentials before anything is read. Then as Meta's POST: one
+    conditional write per contact, log, bus, quarantine of what cannot be used.
+    """
+    reader = reader_for(Channel(channel_name)) if channel_name in _CHANNEL_NAMES else None
+    if reader is None:
+        return _error(
+            404,
+            "unknown_channel",
+            f"No webhook is served for channel '{channel_name}' here; Meta's channels post to /webhook.",
+        )
+    if len(request.body) > ports.max_body_bytes:
+        return _error(
+            413,
+            "body_too_large",
+            f"The body is {len(request.body)} bytes; at most {ports.max_body_bytes} are accepted.",
+            BodyTooLarge=1,
+        )
+    account = ports.accounts.get(reader.channel, account_id)
+    if account is None:
+        logger.warning("channel webhook for an unknown account", extra={"channel": channel_name})
+        return _error(
+            404,
+            "unknown_account",
+            f"No {reader.channel.value} account '{account_id}' is configured here.",
+            UnknownAccount=1,
+        )
+    try:
+        credentials = ports.channel_credentials(account)
+    except secret_errors(ports) as error:
+        logger.error("channel credentials unavailable", extra={"error": type(error).__name__})
+        return _error(
+            500, "secret_unavailable", "The account's credentials could not be read; try again later."
+        )
+    try:
+        if request.method == "GET":
+            handshake = reader.handshake(request, credentials)
+            if handshake is None:
+                return _error(405, "method_not_allowed", f"{channel_name} webhooks are POSTed, not fetched.")
+            return Outcome(handshake.status, handshake.body, {"SubscriptionVerified": 1})
+        reader.verify(request, credentials, now)
+    except InboundRefused as refused:
+        logger.warning("channel webhook refused", extra={"channel": channel_name, "reason": refused.reason})
+        return _error(refused.status, refused.reason, refused.message, SignatureRejected=1)
+    events = ChannelEvents(account, received_ms=to_ms(now))
+    try:
+        reader.parse(request, account, events)
+    except UnparsableBody as unparsable:
+        outcome = _quarantine_whole(request.body, ports, now, unparsable.reason, unparsable.detail)
+        ack = reader.ack(0)
+        return Outcome(ack.status, ack.body, outcome.metrics)
+
+    def answer(events_seen: int) -> tuple[int, dict[str, Any] | str]:
+        ack = reader.ack(events_seen)
+        return ack.status, ack.body
+
+    try:
+        return _apply(
+            request.body,
+            events.out,
+            ports,
+            now,
+            time_left,
+            webhook_object=channel_name,
+            entries=1,
+            unencodable=events.unencodable,
+            answer=answer,
+        )
+    except ports.backend_errors as error:
+        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
+        return _error(
+            500,
+            "storage_unavailable",
+            "The events could not be stored; the platform will deliver them again.",
+            StorageFailures=1,
+        )
+
+
+_CHANNEL_NAMES = frozenset(c.value for c in Channel)

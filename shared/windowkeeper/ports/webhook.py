@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.delta import ContactDelta
 from windowkeeper.ports.accounts import AccountDirectory, AccountHealthLog, TemplateStates
 from windowkeeper.ports.bus import EventPublisher
@@ -48,6 +49,9 @@ class WebhookPorts:
     templates: TemplateStates  # Meta pauses, disables, reinstates and re-categorises templates
     # The app's webhook secret: ``app_secret`` (signatures) and ``verify_token`` (the handshake).
     webhook_secret: Callable[[], Mapping[str, Any]]
+    # An account's own credentials on the other channels (bot token, channel secret...): the JSON
+    # object in the secret its ``access_token_secret_id`` names.
+    channel_credentials: Callable[[AccountConfig], Mapping[str, Any]]
     # What the adapters above raise when their backend fails: answered 500 so Meta retries.
     backend_errors: tuple[type[Exception], ...]
     max_body_bytes: int

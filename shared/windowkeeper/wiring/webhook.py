@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import Field
 
+from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest import service
+from windowkeeper.ingest.channels.base import InboundRequest
 from windowkeeper.ports.webhook import WebhookPorts
 from windowkeeper.settings import EnvSettings
 
@@ -49,6 +51,11 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
     def webhook_secret() -> Mapping[str, Any]:
         return secrets.get_json_secret(settings.webhook_secret_id)  # cached by windowkeeper.secrets
 
+    def channel_credentials(account: AccountConfig) -> Mapping[str, Any]:
+        if not account.access_token_secret_id:
+            raise KeyError(f"{account.channel.value}/{account.account_id}: no credentials secret named")
+        return secrets.get_json_secret(account.access_token_secret_id)
+
     return WebhookPorts(
         accounts=AccountStore(settings.table_name),
         contact_writer=partial(ContactWriter, settings.table_name),
@@ -58,6 +65,7 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
         health=AccountHealthTable(settings.table_name),
         templates=TemplateStateTable(settings.table_name),
         webhook_secret=webhook_secret,
+        channel_credentials=channel_credentials,
         backend_errors=(ClientError, BotoCoreError, PublishError),
         max_body_bytes=settings.max_webhook_body_bytes,
     )
@@ -76,6 +84,18 @@ def handle_post(
     time_left: Callable[[], float] | None = None,
 ) -> service.Outcome:
     return service.handle_post(body, headers, ports(settings), now=now, time_left=time_left)
+
+
+def handle_channel(
+    channel: str,
+    account_id: str,
+    request: InboundRequest,
+    settings: WebhookSettings,
+    *,
+    now: datetime,
+    time_left: Callable[[], float] | None = None,
+) -> service.Outcome:
+    return service.handle_channel(channel, account_id, request, ports(settings), now=now, time_left=time_left)
 
 
 def reset_caches() -> None:

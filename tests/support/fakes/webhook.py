@@ -104,6 +104,8 @@ class InMemoryWebhookBackends:
     templates: InMemoryTemplates = field(default_factory=InMemoryTemplates)
     bus_down: bool = False
     max_body_bytes: int = 1_048_576
+    # The other channels' credentials by account id (what the account's secret holds when deployed).
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *accounts: AccountConfig, app_secret: str) -> InMemoryWebhookBackends:
@@ -126,6 +128,9 @@ class InMemoryWebhookBackends:
     def secret(self) -> Mapping[str, Any]:
         return {"app_secret": self.app_secret, "verify_token": self.verify_token}
 
+    def channel_credentials(self, account: AccountConfig) -> Mapping[str, Any]:
+        return self.credentials[account.account_id]
+
     def ports(self) -> WebhookPorts:
         return WebhookPorts(
             accounts=self.accounts,
@@ -136,6 +141,7 @@ class InMemoryWebhookBackends:
             health=self.health,
             templates=self.templates,
             webhook_secret=self.secret,
+            channel_credentials=self.channel_credentials,
             backend_errors=(BackendDown,),
             max_body_bytes=self.max_body_bytes,
         )

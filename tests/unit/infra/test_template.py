@@ -25,6 +25,8 @@ PUBLIC = "NONE"
 EXPECTED_ROUTES = {
     ("GET", "/webhook"): ("WebhookFunction", PUBLIC),
     ("POST", "/webhook"): ("WebhookFunction", PUBLIC),
+    ("GET", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
+    ("POST", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
     ("POST", "/v1/messages"): ("SendFunction", JWT),
     ("POST", "/v1/messages/check"): ("SendFunction", JWT),
     ("GET", "/v1/contacts/{channel}/{account_id}/{contact_id}"): ("SendFunction", JWT),
@@ -165,11 +167,17 @@ def test_webhook_role_can_write_but_never_delete_or_scan(cfn_template: dict[str,
     assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
 
 
-def test_webhook_reads_only_the_webhook_secret(cfn_template: dict[str, Any]) -> None:
+def test_webhook_reads_only_the_webhook_secret_and_account_credentials(cfn_template: dict[str, Any]) -> None:
+    """Meta's app secret, and the accounts' own credentials (the other platforms sign with them)."""
     role = cfn_template["Resources"]["WebhookFunctionRole"]
     secret_statements = [s for s in _statements(role) if "secretsmanager:GetSecretValue" in s["Action"]]
     assert secret_statements
-    assert all(_mentions(s["Resource"], "WebhookSecret") for s in secret_statements)
+    assert all(
+        _mentions(s["Resource"], "WebhookSecret")
+        or "${AccessTokenSecretPrefix}*" in json.dumps(s["Resource"])
+        for s in secret_statements
+    )
+    assert any(_mentions(s["Resource"], "WebhookSecret") for s in secret_statements)
 
 
 @pytest.mark.parametrize("function", ["SendFunction", "SchedulerFunction"])
