@@ -83,8 +83,8 @@ def test_a_missing_or_wrong_secret_token_is_refused_and_nothing_is_stored() -> N
     meta = backends()
     missing = post(meta, update(1, message=message(1, "hi")), token=None)
     wrong = post(meta, update(1, message=message(1, "hi")), token="guess")
-    assert (missing.status, missing.body["reason"]) == (401, "signature_missing")  # type: ignore[index]
-    assert (wrong.status, wrong.body["reason"]) == (401, "signature_mismatch")  # type: ignore[index]
+    assert reason(missing) == (401, "signature_missing")
+    assert reason(wrong) == (401, "signature_mismatch")
     assert not meta.contacts and not meta.published
 
 
@@ -123,14 +123,19 @@ def test_an_authentic_body_that_is_not_an_update_is_kept_whole() -> None:
     assert [reason for _, reason, _ in meta.quarantined] == ["schema_invalid"]
 
 
+def reason(outcome: Outcome) -> tuple[int, str]:
+    assert isinstance(outcome.body, dict)
+    return outcome.status, str(outcome.body["reason"])
+
+
 def test_an_unknown_channel_or_account_is_a_404_with_a_reason() -> None:
     meta = backends()
     request = InboundRequest("POST", b"{}", {}, {})
-    assert handle_channel("myspace", "x", request, meta.ports(), now=NOW).body["reason"] == "unknown_channel"  # type: ignore[index]
-    assert (
-        handle_channel("telegram", "nobody", request, meta.ports(), now=NOW).body["reason"]
-        == "unknown_account"
-    )  # type: ignore[index]
+    assert reason(handle_channel("myspace", "x", request, meta.ports(), now=NOW)) == (404, "unknown_channel")
+    assert reason(handle_channel("telegram", "nobody", request, meta.ports(), now=NOW)) == (
+        404,
+        "unknown_account",
+    )
 
 
 def test_a_restart_after_a_block_makes_the_user_reachable_again_in_any_order() -> None:
