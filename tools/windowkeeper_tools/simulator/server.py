@@ -31,7 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from windowkeeper.policy.model import Channel
+from windowkeeper.policy.model import META_CHANNELS, Channel
+from windowkeeper_tools.simulator.platforms import Play
 from windowkeeper_tools.simulator.simulator import SimResponse, Simulator, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(method, parts.path, query, body)
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.server.simulator.handle_graph(method, parts.path, query, headers, body)
+        sim = self.server.simulator
+        if sim.is_platform_path(parts.path):  # /telegram/..., /viber/..., /line/..., /wechat/...
+            self._answer(sim.handle_platform(method, parts.path, query, headers, body))
+            return
+        response = sim.handle_graph(method, parts.path, query, headers, body)
         self._answer(response)
 
     def _read_body(self) -> Any:
@@ -218,6 +223,12 @@ def play_customer(sim: Simulator, request: dict[str, Any]) -> WebhookDelivery:
     channel = Channel(request["channel"])
     account = str(request["account_id"])
     kind = request.get("kind", "message")
+    if channel not in META_CHANNELS:  # the other platforms: their own kinds and webhooks
+        played_at = _instant(request["at"]) if request.get("at") else sim.now()
+        if request.get("ago_seconds") is not None:
+            played_at = sim.now() - timedelta(seconds=int(request["ago_seconds"]))
+        play = Play(str(request["contact_id"]), str(kind), played_at, str(request.get("text") or ""), request)
+        return sim.play_platform(channel, account, play)
     # Page- and template-level webhooks name no customer.
     contact = str(request.get("contact_id") or "") if kind in PAGE_LEVEL_KINDS else str(request["contact_id"])
     at = _instant(request["at"]) if request.get("at") else None

@@ -36,6 +36,7 @@ from windowkeeper_tools.simulator.base import (
 )
 from windowkeeper_tools.simulator.customers import CustomerPlay
 from windowkeeper_tools.simulator.graph_api import GraphApi
+from windowkeeper_tools.simulator.platform_play import PlatformPlay
 
 __all__ = [
     "DEFAULT_APP_SECRET",
@@ -49,5 +50,6 @@ __all__ = [
 ]
 
 
-class Simulator(GraphApi, CustomerPlay):
-    """Meta, locally: the Graph API an adapter calls and the customers who write to the service."""
+class Simulator(GraphApi, CustomerPlay, PlatformPlay):
+    """Meta and the other platforms, locally: the APIs the adapters call and the customers who
+    write to the service."""
