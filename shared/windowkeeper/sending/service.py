@@ -53,6 +53,7 @@ from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphErro
 from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
+    META_CHANNELS,
     Channel,
     ContactState,
     Content,
@@ -419,7 +420,7 @@ class SendService:
         """Keep what Meta's answer says about the account: a rejected token, a restriction, or that
         a send works again. A write or publish failure is logged: it never undoes the delivery."""
         error = result.error
-        code = f"graph_{error.code}" if error is not None and error.code is not None else None
+        code = _error_label(error)
         message = error.message if error is not None else None
         fingerprint: str | None = None
         status: HealthStatus
@@ -706,7 +707,7 @@ def _failure(decision: Decision, result: DeliveryResult, decision_id: str) -> Se
     """Meta certainly did not take the message: throttled or unreachable (retryable), or an error."""
     error = result.error
     code = error.code if error is not None else None
-    if code in THROTTLING_CODES:
+    if code in THROTTLING_CODES and not _from_other_platform(error):
         failure_reason, status, retryable = "graph_throttled", 503, True
     elif result.transient:
         failure_reason, status, retryable = "graph_unavailable", 503, True
@@ -723,6 +724,21 @@ def _failure(decision: Decision, result: DeliveryResult, decision_id: str) -> Se
         known_error=result.known_error,
         retryable=retryable,
     )
+
+
+_OTHER_PLATFORMS = frozenset(c.value for c in Channel) - {c.value for c in META_CHANNELS}
+
+
+def _from_other_platform(error: GraphError | None) -> bool:
+    """Whether the error is another platform's (its codes are not Graph's: Viber's 4 is not throttling)."""
+    return error is not None and error.type in _OTHER_PLATFORMS
+
+
+def _error_label(error: GraphError | None) -> str | None:
+    """``graph_190``, or the platform's own (``telegram_401``, ``wechat_40001``)."""
+    if error is None or error.code is None:
+        return None
+    return f"{error.type}_{error.code}" if _from_other_platform(error) else f"graph_{error.code}"
 
 
 def _unknown(decision: Decision, result: DeliveryResult, decision_id: str) -> SendOutcome:

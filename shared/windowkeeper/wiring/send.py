@@ -17,6 +17,7 @@ from windowkeeper.observability import metrics
 from windowkeeper.settings import EnvSettings, SettingsError
 
 if TYPE_CHECKING:  # the built objects' types; their modules load when first built
+    from windowkeeper.delivery.router import ChannelRouter
     from windowkeeper.graph.client import GraphClient
     from windowkeeper.ports.sending import SendStores
     from windowkeeper.sending.contacts_service import ContactsService
@@ -54,6 +55,14 @@ def graph_client() -> GraphClient:
     from windowkeeper.graph.settings import client_from_env  # noqa: PLC0415
 
     return client_from_env()
+
+
+@cache
+def channel_router() -> ChannelRouter:
+    """Every send's delivery: Meta's channels through the Graph client, the others through theirs."""
+    from windowkeeper.delivery.settings import router_from_env  # noqa: PLC0415
+
+    return router_from_env(graph_client())
 
 
 def table_stores(table_name: str) -> SendStores:
@@ -94,7 +103,7 @@ def send_service() -> SendService:
         _send_service = SendService(
             stores=table_stores(settings().table_name),
             accounts=account_store(),
-            graph=graph_client(),
+            graph=channel_router(),
             publish=publish,
             metrics=metrics,
             token_fingerprint=secrets_token_fingerprint,
@@ -158,5 +167,5 @@ def reset() -> None:
     """Forget everything built from the environment (tests switch environments)."""
     use_send_service(None)
     use_contacts_service(None)
-    for built in (settings, account_store, graph_client, idempotency):
+    for built in (settings, account_store, graph_client, channel_router, idempotency):
         built.cache_clear()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from windowkeeper.policy.model import META_CHANNELS
 from windowkeeper_tools.local.event_tap import EVENTS_PATH, EventTap
 from windowkeeper_tools.local.functions import FunctionPool
 from windowkeeper_tools.local.gateway import Gateway, GatewayServer
@@ -25,6 +26,7 @@ from windowkeeper_tools.local.scheduler_loop import Periodic, SchedulerLoop
 from windowkeeper_tools.local.settings import DEFAULT_APP_SECRET, LocalSettings
 from windowkeeper_tools.local.template import TemplateModel, load_template
 from windowkeeper_tools.local.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalKeys
+from windowkeeper_tools.simulator.platforms import PLATFORM_MODULES, credentials_for
 
 if TYPE_CHECKING:
     from windowkeeper_tools.simulator import SimulatorServer
@@ -200,6 +202,11 @@ class LocalStack:
                 **self.resources.environment(),
                 **FUNCTION_ENV,
                 "GRAPH_API_BASE_URL": self.simulator.url,
+                # The other platforms' APIs, played by the same simulator under /<channel>/.
+                **{
+                    f"{channel.value.upper()}_API_BASE_URL": f"{self.simulator.url}/{channel.value}"
+                    for channel in PLATFORM_MODULES
+                },
             }
         )
         self._load_accounts()
@@ -281,6 +288,8 @@ class LocalStack:
             if not account.access_token_secret_id:
                 continue
             dummy = dummy_access_token(account)
+            if account.channel not in META_CHANNELS:  # the platform's credentials, as JSON
+                dummy = json.dumps(credentials_for(account.channel, account.account_id))
             try:
                 secrets_client.create_secret(Name=account.access_token_secret_id, SecretString=dummy)
             except secrets_client.exceptions.ResourceExistsException:
