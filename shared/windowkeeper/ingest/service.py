@@ -37,7 +37,6 @@ from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.channels import reader_for
 from windowkeeper.ingest.channels.base import ChannelEvents, InboundRefused, InboundRequest, UnparsableBody
-from windowkeeper.ingest.channels.events_api import CustomerEventsRequest, file_events
 from windowkeeper.ingest.delta import ContactDelta, collapse
 from windowkeeper.ingest.due import next_due
 from windowkeeper.ingest.ledger import consent_ledger_record
@@ -572,6 +571,9 @@ def handle_customer_events(
             "automation_only",
             "Customer events are reported by automation (the platform's integration), not agents.",
         )
+    # Imported here: its models are built on first use, not on every Meta webhook's cold start.
+    from windowkeeper.ingest.channels.events_api import CustomerEventsRequest, file_events  # noqa: PLC0415
+
     request = CustomerEventsRequest.model_validate(payload)
     account = ports.accounts.get(request.channel, request.account_id)
     if account is None:
