@@ -13,9 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
-from botocore.client import BaseClient
-
 from tests.support.fakes.graph import ScriptedGraph
 from tests.support.seed import contact_record, put_contact, seed_accounts
 from windowkeeper import aws as wk_aws
@@ -36,18 +33,6 @@ VIBER_BOT = AccountConfig(
 )
 WECHAT_OA = AccountConfig(tenant_id="acme", channel=Channel.WECHAT, account_id="gh_acme0000001")
 BOT = Principal.system("acme", AutomationKind.JOB, "reengage")
-
-
-@pytest.fixture
-def serialised_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    lock = threading.RLock()
-    make_call = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's one entry point
-
-    def locked(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        with lock:
-            return make_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", locked)
 
 
 class LockedGraph(ScriptedGraph):
