@@ -136,13 +136,18 @@ def handle_post(
     try:
         return _process(body, ports, now, time_left)
     except ports.backend_errors as error:
-        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
-        return _error(
-            500,
-            "storage_unavailable",
-            "The events could not be stored; Meta will deliver them again.",
-            StorageFailures=1,
-        )
+        return _storage_failure(error, "Meta")
+
+
+def _storage_failure(error: Exception, sender: str) -> Outcome:
+    """500, so the sender delivers the body again (every write is idempotent)."""
+    logger.exception("webhook storage failure", extra={"error": type(error).__name__})
+    return _error(
+        500,
+        "storage_unavailable",
+        f"The events could not be stored; {sender} will deliver them again.",
+        StorageFailures=1,
+    )
 
 
 def secret_errors(ports: WebhookPorts) -> tuple[type[Exception], ...]:
@@ -542,13 +547,7 @@ def handle_channel(
             answer=answer,
         )
     except ports.backend_errors as error:
-        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
-        return _error(
-            500,
-            "storage_unavailable",
-            "The events could not be stored; the platform will deliver them again.",
-            StorageFailures=1,
-        )
+        return _storage_failure(error, "the platform")
 
 
 _CHANNEL_NAMES = frozenset(c.value for c in Channel)
