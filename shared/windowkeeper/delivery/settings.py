@@ -20,6 +20,7 @@ from windowkeeper.policy.model import Channel
 # Channel -> module under windowkeeper.delivery; its ``from_env()`` builds the channel's sender.
 SENDER_MODULES: Mapping[Channel, str] = {
     Channel.TELEGRAM: "telegram",
+    Channel.VIBER: "viber",
 }
 
 

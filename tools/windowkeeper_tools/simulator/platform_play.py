@@ -50,6 +50,13 @@ class PlatformPlay(SimulatorBase):
             )
             return users.setdefault((channel, account_id), PlatformUsers())
 
+    @property
+    def platform_counters(self) -> dict[tuple[str, str], int]:
+        """Counts a platform keeps of its own (Viber: bot-initiated messages by bot and month)."""
+        with self._lock:
+            counters: dict[tuple[str, str], int] = self._state.__dict__.setdefault("platform_counters", {})
+            return counters
+
     def registered_accounts(self, channel: Channel) -> list[AccountRef]:
         with self._lock:
             return [r for r in self._accounts.values() if r.channel is channel]
