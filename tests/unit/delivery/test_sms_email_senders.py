@@ -41,9 +41,8 @@ SMS_REQUEST = {
 
 
 def client(service: str) -> Any:
-    return boto3.client(
-        service, region_name="eu-west-1", aws_access_key_id="unit", aws_secret_access_key="unit"
-    )
+    session = boto3.session.Session(aws_access_key_id="unit", aws_secret_access_key="unit")
+    return session.client(service, region_name="eu-west-1")  # type: ignore[call-overload]
 
 
 @pytest.fixture
