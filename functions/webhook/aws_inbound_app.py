@@ -46,7 +46,8 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if outcome.status >= 500:
             raise StorageUnavailable("the notification could not be stored; Lambda will retry it")
-        results.append({"status": outcome.status, **(outcome.body if isinstance(outcome.body, dict) else {})})
+        body = outcome.body if isinstance(outcome.body, dict) else {}
+        results.append({"status_code": outcome.status, **body})
     return {"records": results}
 
 
