@@ -1,6 +1,7 @@
 """webhook Lambda: Meta's webhooks in (``GET /webhook`` handshake, ``POST /webhook`` events), and
 the other platforms' (``GET|POST /webhook/{channel}/{account_id}``: Viber, Telegram, LINE, WeChat,
-web chat).
+web chat), and ``POST /v1/events`` (JWT, automation): the same facts from a platform that hears a
+channel itself.
 
 Thin by design: it takes the exact body bytes from the API Gateway event (base64-decoded when
 ``isBase64Encoded``; never re-serialised, the signature covers these bytes), reads the clock (the
@@ -23,8 +24,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windowkeeper.auth import AuthError
 from windowkeeper.clock import Clock, system_clock
-from windowkeeper.http import ApiError, error_response, install_error_handlers
+from windowkeeper.http import ApiError, error_response, install_error_handlers, json_body, request_principal
 from windowkeeper.ingest.channels.base import InboundRequest
 from windowkeeper.ingest.service import Outcome
 from windowkeeper.observability import logger, metrics, traced
@@ -104,6 +106,24 @@ def receive_channel(channel: str, account_id: str) -> Response[Any]:
         webhook_wiring.WebhookSettings.from_env(),
         now=utc_now(),
         time_left=_time_left,
+    )
+    return _answer(outcome)
+
+
+EVENTS_PATH = "/v1/events"
+
+
+@app.post(EVENTS_PATH)
+def receive_customer_events() -> Response[Any]:
+    """Customer actions and consent reported by a platform that hears a channel itself (JWT)."""
+    event = app.current_event
+    try:
+        principal = request_principal(event)
+    except AuthError as error:
+        status = 401 if error.reason == "unauthenticated" else 403
+        return error_response(ApiError(status, error.reason, error.message))
+    outcome = webhook_wiring.handle_customer_events(
+        json_body(event), principal, webhook_wiring.WebhookSettings.from_env(), now=utc_now()
     )
     return _answer(outcome)
 

@@ -141,7 +141,7 @@ def test_a_token_about_to_expire_is_refreshed_with_the_refresh_token(tab: Any) -
     ):
         tab.reload()
     tab.get_by_text("Signed in as Ben Walsh · agent-2 (acme, agent)").wait_for()
-    tab.get_by_text("Connected: 3 accounts.").wait_for()
+    tab.get_by_text("Connected: 10 accounts.").wait_for()  # acme's, one per channel
     after = tab.evaluate(f"JSON.parse(sessionStorage.getItem('{session_key}'))")
     assert after["idToken"] != before["idToken"]
     assert after["refreshToken"] == before["refreshToken"]  # Cognito keeps the refresh token

@@ -184,7 +184,7 @@ def test_every_operation_answers_as_documented_under_fuzzing(
         )
         for label, statuses in tally.by_operation.items():
             print(f"  {label}: {dict(sorted(statuses.items()))}")
-    assert len(operations) == 16
+    assert len(operations) == 17
     assert tally.failures == [], "\n".join(tally.failures[:20])
     assert server_errors == 0
     assert tally.statuses[401] >= len(operations) * ANONYMOUS_EXAMPLES

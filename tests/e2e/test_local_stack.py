@@ -308,10 +308,18 @@ def test_console_reads_conversations_messages_and_accounts(stack: LocalStack, ag
     assert [m["text"] for m in messages.body["messages"]] == ["Where is my order?"]
     accounts = http("GET", f"{stack.api_url}/v1/accounts", token=agent_token)
     assert accounts.status == 200
+    # acme's accounts in the example file: Meta's three and one per other channel.
     assert {a["account_id"] for a in accounts.body["accounts"]} == {
         MESSENGER_PAGE,
         INSTAGRAM_ACCOUNT,
         WHATSAPP_NUMBER,
+        "acme_support_bot",
+        "acmeoutdoor",
+        "2000000001",
+        "gh_acme0000001",
+        "acme-site",
+        "+14155550100",
+        "support@acme.example",
     }
     console = http("GET", f"{stack.api_url}/console/")
     assert console.status == 200 and "agent console" in console.body

@@ -48,6 +48,7 @@ EXPECTED: list[list[str]] = [
     [r"HTTP 409"],
     [r'"followup_id"', r'"followups"'],
     [r"!window\.closing_soon\s+acme messenger/1111/psid-walk-3", r"customer\.action"],
+    [r'"status":\s*"sent".*"path":\s*"direct".*HTTP 200', r"opted_out.*HTTP 409"],
     [r"message\.status", r"contact\.unreachable", r"contact\.consent_changed"],
     [r'"status_code":\s*200', r'"kind":\s*"server_error"', r'"requests"', r'"now"'],
 ]

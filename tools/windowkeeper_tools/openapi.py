@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from windowkeeper.http import ErrorBody
+from windowkeeper.ingest.channels.events_api import CustomerEventsRequest
 from windowkeeper.policy.model import Decision
 from windowkeeper.scheduling.followup_service import FollowupIn
 from windowkeeper.scheduling.job_service import ReengagementIn
@@ -34,7 +35,8 @@ from windowkeeper.sending.api_models import CheckRequest, ConsentRequest, Handov
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.yaml"
 OPERATIONS_PATH = Path(__file__).with_name("openapi_operations.yaml")
-FUNCTIONS = ("send", "scheduler")  # the functions behind the authenticated HTTP API
+# The functions behind the authenticated HTTP API (the webhook function's: only /v1/events).
+FUNCTIONS = ("send", "scheduler", "webhook")
 REF_TEMPLATE = "#/components/schemas/{model}"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -53,6 +55,7 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "POST /v1/contacts/{channel}/{account_id}/{contact_id}/consent": ConsentRequest,
     "POST /v1/followups": FollowupIn,
     "POST /v1/reengagements": ReengagementIn,
+    "POST /v1/events": CustomerEventsRequest,
 }
 
 # Request bodies as the API validates them; answers as the API serialises them.
@@ -107,10 +110,13 @@ def served_routes() -> dict[str, list[str]]:
             sys.path.append(folder)  # as the Lambda runtime puts the function's code root on the path
     import scheduler_app
     import send_app
+    import webhook_app
 
     routes: dict[str, list[str]] = {}
-    for app in (send_app.app, scheduler_app.app):
+    for app in (send_app.app, scheduler_app.app, webhook_app.app):
         for route in app._static_routes + app._dynamic_routes:
+            if route.path.startswith("/webhook"):
+                continue  # the platforms' webhooks: their shapes are the platforms', not this API's
             path = re.sub(r"<(\w+)>", r"{\1}", route.path)
             routes[f"{route.method.upper()} {path}"] = re.findall(r"<(\w+)>", route.path)
     return routes

@@ -20,6 +20,7 @@ Tokens travel only in headers or the URL path the platform prescribes and never 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random as random_module
 import time
@@ -30,7 +31,19 @@ from typing import Any, Protocol
 import httpx
 
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.graph.results import NO_EFFECTS, ContactEffects, DeliveryResult, GraphError
+from windowkeeper.graph.results import NO_EFFECTS, ContactEffects, DeliveryResult, GraphError, local_refusal
+
+__all__ = [  # local_refusal is re-exported: every sender refuses locally the same way
+    "PlatformAnswer",
+    "PlatformErrorRule",
+    "PlatformHttp",
+    "PlatformRequest",
+    "PlatformSender",
+    "base_url",
+    "local_refusal",
+    "match_rule",
+    "text_only",
+]
 from windowkeeper.policy.model import Channel, ContactState, Content, ContentKind, Decision, ReasonCode
 
 ATTEMPT_TIMEOUT = httpx.Timeout(connect=3.0, write=3.0, read=10.0, pool=1.0)
@@ -100,21 +113,6 @@ class PlatformSender(Protocol):
 def base_url(channel: Channel, default: str) -> str:
     """``<CHANNEL>_API_BASE_URL`` (the local stack points it at the simulator), else the platform's."""
     return os.environ.get(f"{channel.value.upper()}_API_BASE_URL") or default
-
-
-def local_refusal(reason: ReasonCode, meaning: str) -> DeliveryResult:
-    """A call we do not make at all: nothing was sent."""
-    return DeliveryResult(
-        ok=False,
-        platform_message_id=None,
-        http_status=None,
-        error=None,
-        reason=reason,
-        effects=NO_EFFECTS,
-        known_error=True,
-        attempts=0,
-        meaning=meaning,
-    )
 
 
 def text_only(content: Content, channel_label: str) -> str | DeliveryResult:
@@ -193,8 +191,10 @@ class PlatformHttp:
             response, ambiguous = self.call(request)
             if response is None:
                 if ambiguous:
-                    return self._unknown(attempts, None, "the request went out and no answer came back")
-                return self._transient(attempts, None, "the platform could not be reached")
+                    return self._no_answer(
+                        attempts, "the request went out and no answer came back", unknown=True
+                    )
+                return self._no_answer(attempts, "the platform could not be reached", unknown=False)
             answer = self._read(response)
             if answer.ok:
                 return DeliveryResult(
@@ -208,9 +208,8 @@ class PlatformHttp:
                     attempts=attempts,
                 )
             if response.status_code >= 500 and not answer.readable:
-                return self._unknown(
-                    attempts, response.status_code, f"HTTP {response.status_code} with no error"
-                )
+                unread = self._no_answer(attempts, f"HTTP {response.status_code} with no error", unknown=True)
+                return dataclasses.replace(unread, http_status=response.status_code)
             rule = match_rule(self.table, answer.code, answer.text) if answer.code is not None else None
             transient = response.status_code == 429 or (rule is not None and rule.transient)
             left = self._budget - (self._monotonic() - started)
@@ -249,30 +248,20 @@ class PlatformHttp:
             sources=(rule.source,) if rule is not None else (),
         )
 
-    def _transient(self, attempts: int, status: int | None, text: str) -> DeliveryResult:
+    @staticmethod
+    def _no_answer(attempts: int, text: str, *, unknown: bool) -> DeliveryResult:
+        """No answer to read: certainly not sent (``transient``) or maybe sent (``delivery_unknown``)."""
         return DeliveryResult(
             ok=False,
             platform_message_id=None,
-            http_status=status,
+            http_status=None,
             error=GraphError(code=None, type="transport", message=text),
             reason=None,
             effects=NO_EFFECTS,
             known_error=True,
             attempts=attempts,
-            transient=True,
-        )
-
-    def _unknown(self, attempts: int, status: int | None, text: str) -> DeliveryResult:
-        return DeliveryResult(
-            ok=False,
-            platform_message_id=None,
-            http_status=status,
-            error=GraphError(code=None, type="transport", message=text),
-            reason=None,
-            effects=NO_EFFECTS,
-            known_error=True,
-            attempts=attempts,
-            delivery_unknown=True,
+            transient=not unknown,
+            delivery_unknown=unknown,
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

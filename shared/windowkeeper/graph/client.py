@@ -48,7 +48,7 @@ import httpx
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.graph.errors import classify, contact_effects
 from windowkeeper.graph.request_builder import GraphRequest, build_send_request, thread_control_request
-from windowkeeper.graph.results import NO_EFFECTS, DeliveryResult, GraphError
+from windowkeeper.graph.results import NO_EFFECTS, DeliveryResult, GraphError, local_refusal
 from windowkeeper.policy.model import META_CHANNELS, Channel, ContactState, Content, Decision, ReasonCode
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class GraphClient:
         if not decision.allowed:
             raise ValueError("refusing to deliver a message the policy engine did not allow")
         if contact.channel not in META_CHANNELS or account.channel is not contact.channel:
-            return _local_refusal(
+            return local_refusal(
                 ReasonCode.CHANNEL_UNSUPPORTED, f"{contact.channel.value} is not a Graph API channel"
             )
         return self._execute(
@@ -207,7 +207,7 @@ class GraphClient:
         self, account: AccountConfig, contact_id: str, action: str, **fields: str
     ) -> DeliveryResult:
         if account.channel not in (Channel.MESSENGER, Channel.INSTAGRAM):
-            return _local_refusal(
+            return local_refusal(
                 ReasonCode.CHANNEL_UNSUPPORTED, f"no thread control on {account.channel.value}"
             )
         # Setting the thread owner twice is harmless, so an ambiguous failure is retried.
@@ -389,21 +389,6 @@ def _network_failure(
         attempts=attempt,
         transient=transient,
         delivery_unknown=unknown,
-        meaning=meaning,
-    )
-
-
-def _local_refusal(reason: ReasonCode, meaning: str) -> DeliveryResult:
-    """A call we do not make at all (no Graph API for that channel): nothing was sent."""
-    return DeliveryResult(
-        ok=False,
-        platform_message_id=None,
-        http_status=None,
-        error=None,
-        reason=reason,
-        effects=NO_EFFECTS,
-        known_error=True,
-        attempts=0,
         meaning=meaning,
     )
 

@@ -132,3 +132,18 @@ class DeliveryResult:
             "meaning": self.meaning,
             "sources": list(self.sources),
         }
+
+
+def local_refusal(reason: ReasonCode, meaning: str) -> DeliveryResult:
+    """A call we do not make at all (no API for that channel, content it cannot carry): nothing sent."""
+    return DeliveryResult(
+        ok=False,
+        platform_message_id=None,
+        http_status=None,
+        error=None,
+        reason=reason,
+        effects=NO_EFFECTS,
+        known_error=True,
+        attempts=0,
+        meaning=meaning,
+    )

@@ -30,8 +30,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import entry_from_observation
+from windowkeeper.auth import Principal
 from windowkeeper.events import BusEvent, DetailType
 from windowkeeper.ingest.channels import reader_for
 from windowkeeper.ingest.channels.base import ChannelEvents, InboundRefused, InboundRequest, UnparsableBody
@@ -134,13 +136,18 @@ def handle_post(
     try:
         return _process(body, ports, now, time_left)
     except ports.backend_errors as error:
-        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
-        return _error(
-            500,
-            "storage_unavailable",
-            "The events could not be stored; Meta will deliver them again.",
-            StorageFailures=1,
-        )
+        return _storage_failure(error, "Meta")
+
+
+def _storage_failure(error: Exception, sender: str) -> Outcome:
+    """500, so the sender delivers the body again (every write is idempotent)."""
+    logger.exception("webhook storage failure", extra={"error": type(error).__name__})
+    return _error(
+        500,
+        "storage_unavailable",
+        f"The events could not be stored; {sender} will deliver them again.",
+        StorageFailures=1,
+    )
 
 
 def secret_errors(ports: WebhookPorts) -> tuple[type[Exception], ...]:
@@ -558,13 +565,44 @@ def apply_channel_events(
             answer=answer,
         )
     except ports.backend_errors as error:
-        logger.exception("webhook storage failure", extra={"error": type(error).__name__})
-        return _error(
-            500,
-            "storage_unavailable",
-            "The events could not be stored; the platform will deliver them again.",
-            StorageFailures=1,
-        )
+        return _storage_failure(error, "the platform")
 
 
 _CHANNEL_NAMES = frozenset(c.value for c in Channel)
+
+
+# ---------------------------------------------------------------- POST /v1/events
+
+
+def handle_customer_events(
+    payload: Any, principal: Principal, ports: WebhookPorts, *, now: datetime
+) -> Outcome:
+    """Customer actions and consent from a platform that hears the channel itself (``events_api``).
+
+    Automation principals of the account's tenant only: an agent does not report what a customer
+    did, and another tenant's account is not named (404 and 403 as the send API answers them).
+    Raises ``errors.DomainError`` (400/403/404) and ``ValidationError`` (400) for the handler to shape.
+    """
+    if principal.is_human_agent:
+        raise errors.Forbidden(
+            "automation_only",
+            "Customer events are reported by automation (the platform's integration), not agents.",
+        )
+    # Imported here: its models are built on first use, not on every Meta webhook's cold start.
+    from windowkeeper.ingest.channels.events_api import CustomerEventsRequest, file_events  # noqa: PLC0415
+
+    request = CustomerEventsRequest.model_validate(payload)
+    account = ports.accounts.get(request.channel, request.account_id)
+    if account is None:
+        raise errors.NotFound(
+            "unknown_account", f"No {request.channel.value} account '{request.account_id}' is configured."
+        )
+    if account.tenant_id != principal.tenant_id:
+        logger.warning(
+            "customer events for another tenant's account", extra={"caller_tenant": principal.tenant_id}
+        )
+        raise errors.Forbidden("forbidden_tenant", "This account belongs to another tenant.")
+    events = ChannelEvents(account, received_ms=to_ms(now))
+    file_events(request, events)
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    return _apply(body, events.out, ports, now, None, webhook_object="api_events", entries=1, unencodable=0)

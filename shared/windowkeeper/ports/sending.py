@@ -153,6 +153,25 @@ class FollowupLister(Protocol):
         ...
 
 
+class QuotaCounters(Protocol):
+    """Account quotas counted with the sends (``store.quota_table.QuotaTable``): Viber's monthly
+    bot-initiated messages. ``month`` is the UTC ``YYYY-MM`` the count belongs to."""
+
+    def used(self, channel: Channel, account_id: str, name: str, month: str) -> int:
+        """How many the month has used (read strongly consistent)."""
+        ...
+
+    def take(
+        self, channel: Channel, account_id: str, name: str, month: str, *, limit: int, now: datetime
+    ) -> bool:
+        """Count one more if fewer than ``limit`` are used; False when the quota is used up."""
+        ...
+
+    def give_back(self, channel: Channel, account_id: str, name: str, month: str) -> None:
+        """Undo one ``take`` (the platform certainly did not accept the message)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SendStores:
     """Everything of the table the send gate and the contacts API touch: the contact's partition
@@ -168,3 +187,4 @@ class SendStores:
     followups: FollowupLister
     health: AccountHealthLog
     templates: TemplateStates
+    quotas: QuotaCounters

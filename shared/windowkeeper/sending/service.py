@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
@@ -54,13 +54,16 @@ from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.policy import engine
 from windowkeeper.policy.model import (
     META_CHANNELS,
+    AccountUsage,
     Channel,
     ContactState,
     Content,
     Decision,
     DecisionInput,
+    Path,
     ReasonCode,
 )
+from windowkeeper.policy.paths.windowless import BOT_INITIATED_QUOTA, bot_initiated_free_quota
 from windowkeeper.policy.rules import marketing_backoff_until
 from windowkeeper.ports.accounts import AccountDirectory
 from windowkeeper.ports.bus import EventPublisher
@@ -77,6 +80,7 @@ from windowkeeper.store.claim_records import (
 )
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.health_records import WHAT_TO_DO, AccountHealth, HealthStatus, health_changed_event
+from windowkeeper.store.quota_records import month_of
 
 logger = Logger(child=True)
 
@@ -99,6 +103,18 @@ class GraphSender(Protocol):
     def send(
         self, account: AccountConfig, contact: ContactState, decision: Decision, content: Content
     ) -> DeliveryResult: ...
+
+
+class QuotaTaken(NamedTuple):
+    """One count taken from an account's quota (``ports.sending.QuotaCounters``)."""
+
+    channel: Channel
+    account_id: str
+    name: str
+    month: str
+
+
+NO_USAGE = AccountUsage()
 
 
 @dataclass(frozen=True)
@@ -214,6 +230,7 @@ class SendService:
         account: AccountConfig,
         record: ContactRecord,
         *,
+        at: datetime,
         sending: bool = False,
     ) -> tuple[DecisionInput, Content]:
         """The engine's input. ``sending``: a send decided on the item as just read, so every
@@ -226,6 +243,7 @@ class SendService:
                 sender=principal.sender(),
                 content=content,
                 request=request.outbound_request(),
+                usage=self._usage(account, at),
                 every_claim_known=sending,
             ),
             content,
@@ -245,8 +263,43 @@ class SendService:
         record = contact_as_of(
             self.stores.history, stored, at=at, now=now, retention_days=account.audit_retention_days
         )
-        inp, _ = self.decision_input(principal, request, account, record)
+        inp, _ = self.decision_input(principal, request, account, record, at=at)
         return self.decide(inp, at)
+
+    def _usage(self, account: AccountConfig, at: datetime) -> AccountUsage:
+        """The account's counters a rule reads at ``at`` (Viber: this month's bot-initiated messages);
+        read only where a free quota applies, so no other send pays for the read."""
+        if bot_initiated_free_quota(account.profile(), at) is None:
+            return NO_USAGE
+        used = self.stores.quotas.used(account.channel, account.account_id, BOT_INITIATED_QUOTA, month_of(at))
+        return AccountUsage(bot_initiated_this_month=used)
+
+    def _take_quota(
+        self, account: AccountConfig, decision: Decision, now: datetime
+    ) -> QuotaTaken | bool | None:
+        """Count a bot-initiated message against this month's free quota before it is claimed.
+
+        The conditional count is the arbiter between concurrent sends: exactly the quota's worth
+        get through in a month. Returns what was taken (to give back if the platform certainly
+        refuses), None when no quota applies, False when the quota ran out since the decision."""
+        if decision.path is not Path.BOT_INITIATED:
+            return None
+        limit = bot_initiated_free_quota(account.profile(), now)
+        if limit is None:
+            return None
+        taken = QuotaTaken(account.channel, account.account_id, BOT_INITIATED_QUOTA, month_of(now))
+        if not self.stores.quotas.take(*taken, limit=limit, now=now):
+            self._count("QuotaRaceLost")
+            return False
+        return taken
+
+    def _give_back(self, taken: QuotaTaken | None) -> None:
+        if taken is None:
+            return
+        try:
+            self.stores.quotas.give_back(*taken)
+        except Exception:  # a quota one too high for the month refuses early; it never sends twice
+            logger.exception("giving back a quota count failed", extra={"quota": taken.name})
 
     def send(self, principal: Principal, request: SendRequest, now: datetime) -> SendOutcome:
         account, record = self.load(principal, request, now=now)
@@ -260,7 +313,7 @@ class SendService:
         if claim is None:  # refused by the engine: Meta is never called, nothing is claimed
             return self._refused(principal, request, account, record, content, decision, decision_id, now)
 
-        claimed, sent = claim
+        claimed, sent, quota = claim
         result = self.graph.send(account, inp.contact, decision, content)
         self._note_health(account, health, result, now)
         if result.ok:
@@ -297,11 +350,13 @@ class SendService:
             self._record_verdicts(
                 claimed, result, now, release=sent, account=account, decision_id=decision_id
             )
+            self._give_back(quota)
         else:
             outcome = _failure(decision, result, decision_id)
             self._record_verdicts(
                 claimed, result, now, release=sent, account=account, decision_id=decision_id
             )
+            self._give_back(quota)
         self._after(
             principal=principal,
             contact_pk=record.pk,
@@ -351,7 +406,7 @@ class SendService:
         account: AccountConfig,
         record: ContactRecord,
         now: datetime,
-    ) -> tuple[DecisionInput, Content, Decision, tuple[ContactRecord, SentMessage] | None]:
+    ) -> tuple[DecisionInput, Content, Decision, tuple[ContactRecord, SentMessage, QuotaTaken | None] | None]:
         """Decide; if allowed, claim the send on the contact before Meta is called.
 
         Returns the input and decision that held, and (item after the claim, claimed entry) for
@@ -359,10 +414,13 @@ class SendService:
         the decision is taken again on the item as it is now.
         """
         for _ in range(MAX_CLAIM_ATTEMPTS):
-            inp, content = self.decision_input(principal, request, account, record, sending=True)
+            inp, content = self.decision_input(principal, request, account, record, at=now, sending=True)
             decision = self.decide(inp, now)
             if not decision.allowed:
                 return inp, content, decision, None
+            taken = self._take_quota(account, decision, now)
+            if taken is False:
+                continue  # another send used the last of the quota: decide again on the new count
             assert decision.path is not None  # an allowed decision always names its path
             template = content.template
             recipient = decision.send_fields.get("recipient")
@@ -374,15 +432,18 @@ class SendService:
                 by_human=inp.sender.is_human,
                 comment_id=recipient.get("comment_id") if isinstance(recipient, dict) else None,
             )
+            quota = taken if isinstance(taken, QuotaTaken) else None
             try:
                 claimed = self.stores.claims.claim(record, sent)
             except ClaimConflictError as conflict:
+                self._give_back(quota)
                 self._count("SendClaimConflicts")
                 record = conflict.current
                 continue
             except ContactMissingError as error:
+                self._give_back(quota)
                 raise errors.NotFound("unknown_contact", UNKNOWN_CONTACT_MESSAGE) from error
-            return inp, content, decision, (claimed, sent)
+            return inp, content, decision, (claimed, sent, quota)
         raise errors.Conflict("contact_busy", CONTACT_BUSY_MESSAGE)
 
     # --- the account's health ----------------------------------------------------------------------

@@ -75,6 +75,7 @@ def table_stores(table_name: str) -> SendStores:
     from windowkeeper.store.followup_table import FollowupStore  # noqa: PLC0415
     from windowkeeper.store.health_table import AccountHealthTable  # noqa: PLC0415
     from windowkeeper.store.history_table import HistoryTable  # noqa: PLC0415
+    from windowkeeper.store.quota_table import QuotaTable  # noqa: PLC0415
     from windowkeeper.store.send_claims import SendClaimsTable  # noqa: PLC0415
     from windowkeeper.store.template_table import TemplateStateTable  # noqa: PLC0415
     from windowkeeper.store.violation_table import ViolationTable  # noqa: PLC0415
@@ -90,6 +91,7 @@ def table_stores(table_name: str) -> SendStores:
         followups=FollowupStore(table_name),
         health=AccountHealthTable(table_name),
         templates=TemplateStateTable(table_name),
+        quotas=QuotaTable(table_name),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from windowkeeper.accounts import AccountConfig
+from windowkeeper.auth import Principal
 from windowkeeper.ingest import service
 from windowkeeper.ingest.channels.base import InboundRequest
 from windowkeeper.ports.webhook import WebhookPorts
@@ -96,6 +97,12 @@ def handle_channel(
     time_left: Callable[[], float] | None = None,
 ) -> service.Outcome:
     return service.handle_channel(channel, account_id, request, ports(settings), now=now, time_left=time_left)
+
+
+def handle_customer_events(
+    payload: Any, principal: Principal, settings: WebhookSettings, *, now: datetime
+) -> service.Outcome:
+    return service.handle_customer_events(payload, principal, ports(settings), now=now)
 
 
 def reset_caches() -> None:

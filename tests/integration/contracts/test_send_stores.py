@@ -372,3 +372,20 @@ def test_template_state_keeps_each_fact_newest_first(stores: Stores) -> None:
         TemplateCategory.MARKETING,
     )
     assert list(templates.list(Channel.WHATSAPP, WA_PHONE_NUMBER_ID)) == [("order_shipped", "en_US")]
+
+
+def test_a_monthly_quota_counts_up_to_its_limit_resets_by_month_and_gives_back(stores: Stores) -> None:
+    quotas = stores.ports.quotas
+    month = "2026-11"
+    assert quotas.used(Channel.VIBER, "acmeoutdoor", "bot_initiated", month) == 0
+    taken = [
+        quotas.take(Channel.VIBER, "acmeoutdoor", "bot_initiated", month, limit=2, now=NOW) for _ in range(3)
+    ]
+    assert taken == [True, True, False]
+    assert quotas.used(Channel.VIBER, "acmeoutdoor", "bot_initiated", month) == 2
+    assert quotas.take(Channel.VIBER, "acmeoutdoor", "bot_initiated", "2026-12", limit=2, now=NOW)
+    quotas.give_back(Channel.VIBER, "acmeoutdoor", "bot_initiated", month)
+    assert quotas.used(Channel.VIBER, "acmeoutdoor", "bot_initiated", month) == 1
+    for _ in range(3):  # never below zero
+        quotas.give_back(Channel.VIBER, "acmeoutdoor", "bot_initiated", "2026-10")
+    assert quotas.used(Channel.VIBER, "acmeoutdoor", "bot_initiated", "2026-10") == 0

@@ -26,6 +26,7 @@ from tests.support.accounts import (
     whatsapp_number,
 )
 from tests.support.bus import recording_publish
+from tests.support.concurrency import serialised_aws  # noqa: F401 (a fixture for the race tests)
 from tests.support.events import agent_claims, automation_claims
 from tests.support.meta import FakeMeta
 from tests.support.seed import seed_accounts

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from tests.support.accounts import (
     IG_ACCOUNT_ID,
@@ -63,19 +62,6 @@ BOT = Principal.system(TENANT, AutomationKind.BOT, "bot-campaigns")
 
 def agent(number: int) -> Principal:
     return Principal(subject=f"agent-{number}", tenant_id=TENANT, groups=frozenset({AGENTS_GROUP}))
-
-
-@pytest.fixture
-def serialised_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One AWS call at a time: moto's conditional writes are not atomic under threads."""
-    lock = threading.RLock()
-    make_call = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's one entry point
-
-    def locked(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        with lock:
-            return make_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", locked)
 
 
 class Race:

@@ -11,6 +11,7 @@ writer in between a read and a write, the race the real table settles with its c
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -422,6 +423,33 @@ class InMemoryTemplates:
 
 
 @dataclass
+class InMemoryQuotas:
+    """``ports.sending.QuotaCounters`` in memory (a lock makes ``take`` atomic, as the conditional ADD is)."""
+
+    used_by: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def used(self, channel: Channel, account_id: str, name: str, month: str) -> int:
+        return self.used_by.get((channel.value, account_id, name, month), 0)
+
+    def take(
+        self, channel: Channel, account_id: str, name: str, month: str, *, limit: int, now: datetime
+    ) -> bool:
+        key = (channel.value, account_id, name, month)
+        with self.lock:
+            if self.used_by.get(key, 0) >= limit:
+                return False
+            self.used_by[key] = self.used_by.get(key, 0) + 1
+            return True
+
+    def give_back(self, channel: Channel, account_id: str, name: str, month: str) -> None:
+        key = (channel.value, account_id, name, month)
+        with self.lock:
+            if self.used_by.get(key, 0) > 0:
+                self.used_by[key] -= 1
+
+
+@dataclass
 class InMemorySendStores:
     """Every ``ports.sending`` store in memory, on one set of contact items."""
 
@@ -433,6 +461,7 @@ class InMemorySendStores:
     followups: InMemoryFollowups = field(default_factory=InMemoryFollowups)
     health: InMemoryHealth = field(default_factory=InMemoryHealth)
     templates: InMemoryTemplates = field(default_factory=InMemoryTemplates)
+    quotas: InMemoryQuotas = field(default_factory=InMemoryQuotas)
 
     def ports(self) -> SendStores:
         return SendStores(
@@ -446,4 +475,5 @@ class InMemorySendStores:
             followups=self.followups,
             health=self.health,
             templates=self.templates,
+            quotas=self.quotas,
         )

@@ -39,6 +39,10 @@ TOOLS_ONLY: frozenset[str] = frozenset()  # code only the `windowkeeper` CLI run
 # The scheduler runs the send core (SendService) when a follow-up fires or a job runs.
 CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/batch_writer.py", "BatchPutTable.put_all"): frozenset({WEBHOOK, AWS_INBOUND}),
+    # Viber's monthly bot-initiated count: read for decisions, taken and given back with sends.
+    ("shared/windowkeeper/store/quota_table.py", "QuotaTable.used"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/quota_table.py", "QuotaTable.take"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/quota_table.py", "QuotaTable.give_back"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/history_table.py", "put_history_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/history_table.py", "read_history"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._correct_due"): frozenset(

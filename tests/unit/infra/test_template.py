@@ -27,6 +27,7 @@ EXPECTED_ROUTES = {
     ("POST", "/webhook"): ("WebhookFunction", PUBLIC),
     ("GET", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
     ("POST", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
+    ("POST", "/v1/events"): ("WebhookFunction", JWT),
     ("POST", "/v1/messages"): ("SendFunction", JWT),
     ("POST", "/v1/messages/check"): ("SendFunction", JWT),
     ("GET", "/v1/contacts/{channel}/{account_id}/{contact_id}"): ("SendFunction", JWT),

@@ -113,3 +113,41 @@ def test_bad_arguments_exit_2(bad: list[str], capsys: pytest.CaptureFixture[str]
         cli.main([*BASE, *bad])
     assert exit_info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+VIBER_SUBSCRIBER = decide(
+    "--subscribed --sender bot --viber-bot-created-on 2023-05-02 --json "
+    + TWO_DAYS_LATER.replace("2026-11-21", "2026-11-25"),
+    channel="viber",
+)
+
+
+@pytest.mark.parametrize(("used", "status", "reason"), [(9_999, 0, None), (10_000, 1, "quota_exhausted")])
+def test_the_viber_usage_given_decides_the_last_free_message_of_the_month(
+    capsys: pytest.CaptureFixture[str], used: int, status: int, reason: str | None
+) -> None:
+    assert cli.main([*VIBER_SUBSCRIBER, "--bot-initiated-this-month", str(used)]) == status
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["path"] == ("bot_initiated" if status == 0 else None)
+    assert (reason in payload["reasons"]) if reason else payload["allowed"]
+
+
+@pytest.mark.parametrize(("sent", "status"), [(4, 0), (5, 1)])
+def test_the_wechat_messages_already_sent_count_against_the_windows_five(
+    capsys: pytest.CaptureFixture[str], sent: int, status: int
+) -> None:
+    arguments = decide(
+        f"--sender bot --json --sent-in-window {sent} --at 2026-11-21T10:00:00Z",
+        channel="wechat",
+        last_message="2026-11-21T08:00:00Z",
+    )
+    assert cli.main(arguments) == status
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["allowed"] is (status == 0)
+
+
+def test_a_negative_count_is_refused_as_a_bad_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*VIBER_SUBSCRIBER, "--bot-initiated-this-month", "-3"])
+    assert exited.value.code == 2
+    assert "negative" in capsys.readouterr().err

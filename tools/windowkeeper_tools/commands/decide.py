@@ -5,6 +5,12 @@ Example::
     windowkeeper decide --channel messenger --last-customer-message 2026-11-19T10:02:00Z \\
         --sender bot --text "Your parcel is at the depot" --at 2026-11-21T10:00:00Z
 
+    windowkeeper decide --channel viber --last-customer-message 2026-11-01T09:00:00Z --subscribed \\
+        --sender bot --viber-bot-created-on 2023-05-02 --bot-initiated-this-month 10000
+
+    windowkeeper decide --channel wechat --last-customer-message 2026-11-21T08:00:00Z \\
+        --sender bot --sent-in-window 5 --at 2026-11-21T10:00:00Z
+
 prints the decision as JSON, then as a sentence (``--json`` or ``--text`` for one of them).
 Exit status: 0 allowed, 1 refused, 2 bad arguments.
 """
@@ -14,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from windowkeeper.policy.model import (
     AccountProfile,
+    AccountUsage,
     AutomationKind,
     Channel,
     ConsentScope,
@@ -27,7 +34,9 @@ from windowkeeper.policy.model import (
     CustomerActionKind,
     DecisionInput,
     MarketingOptIn,
+    OutboundRecord,
     OutboundRequest,
+    Path,
     Purpose,
     Sender,
     SenderKind,
@@ -53,6 +62,16 @@ def _instant(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{value!r} has no time zone; add Z or an offset")
     return parsed.astimezone(UTC)
+
+
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from error
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is negative")
+    return count
 
 
 def _template(value: str) -> Template:
@@ -109,6 +128,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--subscribed", action="store_true", help="the user started/followed the bot")
     parser.add_argument("--consent-on-record", action="store_true", help="SMS/e-mail consent held")
     parser.add_argument("--confirm-not-promotional", action="store_true")
+    # Counts the rules read, as the service keeps them (Viber's monthly quota, WeChat's window cap).
+    parser.add_argument(
+        "--bot-initiated-this-month",
+        type=_count,
+        default=0,
+        help="Viber: bot-initiated messages the bot already sent this UTC month (the free quota counts them)",
+    )
+    parser.add_argument(
+        "--viber-bot-created-on", type=date.fromisoformat, help="Viber: when the bot was created (YYYY-MM-DD)"
+    )
+    parser.add_argument(
+        "--viber-paid-messages",
+        action="store_true",
+        help="Viber: the account pays for bot-initiated messages",
+    )
+    parser.add_argument(
+        "--sent-in-window",
+        type=_count,
+        default=0,
+        help="messages already sent since the customer's last action (WeChat: 5 a 48 h window, 3 a minute)",
+    )
     parser.add_argument("--at", type=_instant, help="decide as of this instant (default: now)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", dest="output", action="store_const", const="json", help="JSON only")
@@ -131,8 +171,14 @@ def build_input(args: argparse.Namespace) -> DecisionInput:
     if args.opt_in_token:
         opted_in_at = last or datetime(2000, 1, 1, tzinfo=UTC)
         opt_ins = (MarketingOptIn(token=args.opt_in_token, opted_in_at=opted_in_at),)
+    # Messages already sent this window, stamped just after the customer's action (before --at).
+    sent = tuple(
+        OutboundRecord(at=last + timedelta(milliseconds=n + 1), path=Path.FREE_FORM)
+        for n in range(args.sent_in_window if last is not None else 0)
+    )
     contact = ContactState(
         channel=channel,
+        outbound=sent,
         account_id="cli-account",
         contact_id="cli-contact",
         last_customer_action_at=last,
@@ -145,7 +191,12 @@ def build_input(args: argparse.Namespace) -> DecisionInput:
         recipient_region=args.region,
     )
     account = AccountProfile(
-        channel=channel, account_id="cli-account", tenant_id="cli", permissions=frozenset(args.permission)
+        channel=channel,
+        account_id="cli-account",
+        tenant_id="cli",
+        permissions=frozenset(args.permission),
+        viber_bot_created_on=args.viber_bot_created_on,
+        viber_paid_messages=args.viber_paid_messages,
     )
     request = OutboundRequest(
         tag=args.tag,
@@ -153,7 +204,12 @@ def build_input(args: argparse.Namespace) -> DecisionInput:
         confirm_not_promotional=args.confirm_not_promotional,
     )
     return DecisionInput(
-        contact=contact, account=account, sender=SENDERS[args.sender], content=_content(args), request=request
+        contact=contact,
+        account=account,
+        sender=SENDERS[args.sender],
+        content=_content(args),
+        request=request,
+        usage=AccountUsage(bot_initiated_this_month=args.bot_initiated_this_month),
     )
 
 

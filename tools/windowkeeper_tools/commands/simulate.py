@@ -1,7 +1,8 @@
-"""``windowkeeper simulate``: play a customer through the running local stack's Meta simulator.
+"""``windowkeeper simulate``: play a customer through the running local stack's simulator.
 
-The simulator builds Meta's payload, signs it with the app secret and posts it to the stack's
-``/webhook``, exactly as Meta would; ``--at`` backdates it (a customer who wrote two days ago).
+The simulator builds the platform's payload, signs it the platform's way (Meta's app secret, a
+Telegram secret token, a Viber or LINE HMAC...) and posts it to the stack's webhook, exactly as the
+platform would; ``--at`` backdates it (a customer who wrote two days ago).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ KINDS = [
     "template_quality",
     "policy_enforcement",
 ]
+META_CHANNELS = ("messenger", "instagram", "whatsapp")
+CHANNELS = [*META_CHANNELS, "viber", "telegram", "line", "wechat", "webchat", "sms", "email"]
 # Webhooks about the account or a template, not about one customer: --contact is not needed.
 PAGE_LEVEL_KINDS = {"template_status", "template_category", "template_quality", "policy_enforcement"}
 TEMPLATE_KINDS = {"template_status", "template_category", "template_quality"}
@@ -41,8 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "The simulator's URL is read from .local-state/stack.json (or --simulator-url)."
         ),
     )
-    parser.add_argument("--channel", required=True, choices=["messenger", "instagram", "whatsapp"])
-    parser.add_argument("--account", required=True, help="Page id, Instagram account id or phone_number_id")
+    parser.add_argument("--channel", required=True, choices=CHANNELS)
+    parser.add_argument(
+        "--account",
+        required=True,
+        help="Page id, Instagram account id, phone_number_id or the bot's account id",
+    )
     parser.add_argument(
         "--contact",
         default=None,
@@ -57,7 +64,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="how long before the simulator's now, e.g. 2d, 23h, 90m (instead of --at; no date maths)",
     )
-    parser.add_argument("--kind", choices=KINDS, default="message", help="what the customer does")
+    parser.add_argument(
+        "--kind",
+        default="message",
+        help=f"what the customer does; Meta's channels: {', '.join(KINDS)}; the others: the platform's "
+        "own (Telegram: message, start, button, block, unblock, stop; see the README's channel table)",
+    )
     parser.add_argument("--comment-id", default=None, help="comment id (--kind comment)")
     parser.add_argument("--target-message-id", default=None, help="message reacted to (--kind reaction)")
     parser.add_argument("--token", default=None, help="marketing opt-in token (--kind optin, Messenger/IG)")
@@ -107,6 +119,10 @@ def _missing(args: argparse.Namespace) -> str | None:
     """What the chosen kind needs and was not given (a sentence), else None."""
     if args.at is not None and args.ago is not None:
         return "give --at or --ago, not both"
+    if args.channel not in META_CHANNELS:  # the simulator knows each platform's kinds and says so
+        return None if args.contact is not None else f"--contact is needed on {args.channel}"
+    if args.kind not in KINDS:
+        return f"--kind {args.kind} is not one of Meta's: {', '.join(KINDS)}"
     if args.contact is None and args.kind not in PAGE_LEVEL_KINDS:
         return f"--contact is needed for --kind {args.kind}"
     if args.kind == "status" and args.channel == "whatsapp" and not args.message_id:

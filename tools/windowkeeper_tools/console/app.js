@@ -33,13 +33,27 @@ const PATH_LABELS = {
   direct: "a direct message",
 };
 const TEMPLATE_PATHS = new Set(["utility_template", "marketing_template", "authentication_template"]);
-const CHANNEL_LABELS = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
+const CHANNEL_LABELS = {
+  messenger: "Messenger",
+  instagram: "Instagram",
+  whatsapp: "WhatsApp",
+  viber: "Viber",
+  telegram: "Telegram",
+  line: "LINE",
+  wechat: "WeChat",
+  sms: "SMS",
+  email: "E-mail",
+  webchat: "Web chat",
+};
+const META_CHANNELS = new Set(["messenger", "instagram", "whatsapp"]);
+// Who delivers on a channel: Meta for its three, the platform itself for the others.
+const platformOf = (channel) => (META_CHANNELS.has(channel) ? "Meta" : CHANNEL_LABELS[channel] || channel);
 const SCOPE_LABELS = { all: "All messages", marketing: "Marketing", outside_window: "Outside the reply window" };
 const ACTION_LABELS = { opt_out: "opt-out", opt_in: "opt-in" };
 const OUTCOME_LABELS = {
   sent: "Sent",
   refused: "Refused",
-  failed: "Failed at Meta",
+  failed: "Failed at the platform",
   unknown: "Delivery unknown",
   allowed: "Allowed",
   forbidden: "Blocked (another tenant)",
@@ -514,7 +528,7 @@ async function send(event) {
     const decision = answer.decision || {};
     if (answer.status !== "unknown") state.pendingSend = null;
     if (answer.status === "sent") {
-      announce(`Delivered to Meta as ${PATH_LABELS[decision.path] || decision.path}.`);
+      announce(`Delivered to ${platformOf(message.channel)} as ${PATH_LABELS[decision.path] || decision.path}.`);
       $("message-text").value = "";
       state.lastCheckKey = "";
       await refreshDetail();
@@ -526,7 +540,7 @@ async function send(event) {
       refreshHistoryIfOpen();
     } else if (answer.status === "unknown") {
       // Meta may have delivered it: pressing Send again replays this answer, never a second copy.
-      announce("Meta did not confirm this message: it may or may not have reached the customer. " +
+      announce(`${platformOf(message.channel)} did not confirm this message: it may or may not have reached the customer. ` +
         "It was not sent twice; check the conversation before writing again.");
       await refreshDetail();
     } else {

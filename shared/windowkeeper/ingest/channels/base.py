@@ -170,6 +170,30 @@ class ChannelEvents(EventBuilder):
     ) -> None:
         """The customer wrote (or tapped a button, a menu): opens what the channel's rules say it
         opens, goes to the conversation log, and a whole-message STOP/START changes consent."""
+        self._action(
+            contact_id,
+            at_ms,
+            event_id,
+            action,
+            _detail(event_id, message_kind, text, action) | dict(detail or {}),
+            log=LogLine(event_id, "in", message_kind, text, "customer"),
+            display_name=display_name,
+            country_code=country_code,
+        )
+        if text is not None and action is CustomerActionKind.MESSAGE:
+            self._keyword(self.account, contact_id, at_ms, event_id, text)
+
+    def _action(
+        self,
+        contact_id: str,
+        at_ms: int,
+        event_id: str,
+        action: CustomerActionKind,
+        detail: dict[str, Any],
+        **fields: Any,
+    ) -> None:
+        """One customer action: it opens what the channel's rules say it opens, published as
+        ``customer.action``."""
         self.out.events += 1
         self._observe(
             self.account,
@@ -178,15 +202,11 @@ class ChannelEvents(EventBuilder):
             at_ms=at_ms,
             event_id=event_id,
             detail_type=DetailType.CUSTOMER_ACTION,
-            detail=_detail(event_id, message_kind, text, action) | dict(detail or {}),
+            detail=detail,
             action=action,
             opens_window=True,
-            log=LogLine(event_id, "in", message_kind, text, "customer"),
-            display_name=display_name,
-            country_code=country_code,
+            **fields,
         )
-        if text is not None and action is CustomerActionKind.MESSAGE:
-            self._keyword(self.account, contact_id, at_ms, event_id, text)
 
     def followed(
         self,
@@ -202,17 +222,12 @@ class ChannelEvents(EventBuilder):
         action (it opens what the channel's rules say a follow opens) and consent to messages
         from the bot, filed at the follow's own instant so it and an unfollow land in either
         order with the newest winning (the consent ledger's rule)."""
-        self.out.events += 1
-        self._observe(
-            self.account,
+        self._action(
             contact_id,
-            kind=action.value,
-            at_ms=at_ms,
-            event_id=event_id,
-            detail_type=DetailType.CUSTOMER_ACTION,
-            detail=_detail(event_id, action.value, None, action) | dict(detail or {}),
-            action=action,
-            opens_window=True,
+            at_ms,
+            event_id,
+            action,
+            _detail(event_id, action.value, None, action) | dict(detail or {}),
             display_name=display_name,
         )
         change = ConsentChange(source=f"{self.account.channel.value}_follow", opt_in=STOP_SCOPES)

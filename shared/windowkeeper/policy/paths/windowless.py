@@ -5,16 +5,44 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from windowkeeper.policy.facts import Ask
-from windowkeeper.policy.model import ConsentScope, Path, ReasonCode
+from windowkeeper.policy.model import AccountProfile, ConsentScope, Path, ReasonCode
 from windowkeeper.policy.paths.checks import gate
 from windowkeeper.policy.paths.verdict import PathResult, allow, refuse
-from windowkeeper.policy.rules import BOT_INITIATED, DIRECT, OUTSIDE_WINDOW_COURTESY
+from windowkeeper.policy.rules import (
+    BOT_INITIATED,
+    DIRECT,
+    OUTSIDE_WINDOW_COURTESY,
+    BotInitiatedParams,
+    first_in_force,
+)
 
 
 def next_month(at: datetime) -> datetime:
     """The first instant of the next UTC calendar month (when a monthly quota resets)."""
     year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
     return datetime(year, month, 1, tzinfo=UTC)
+
+
+BOT_INITIATED_QUOTA = "bot_initiated"  # the name the monthly count is kept under (store/quota_table.py)
+
+
+def bot_initiated_free_quota(account: AccountProfile, at: datetime) -> int | None:
+    """The free monthly quota the account's bot-initiated messages count against at ``at``; None
+    when none does (no rule, the account pays per message, or its bot is on the newer model)."""
+    rule = first_in_force(BOT_INITIATED, account.channel, at)
+    if rule is None or rule.params.free_quota_per_month is None or _paid(account, rule.params):
+        return None
+    return rule.params.free_quota_per_month
+
+
+def _paid(account: AccountProfile, params: BotInitiatedParams) -> bool:
+    created = account.viber_bot_created_on
+    new_model = (
+        params.free_quota_for_bots_created_before is not None
+        and created is not None
+        and created >= params.free_quota_for_bots_created_before
+    )
+    return account.viber_paid_messages or new_model
 
 
 def bot_initiated(ask: Ask) -> PathResult:
@@ -30,13 +58,7 @@ def bot_initiated(ask: Ask) -> PathResult:
     if not ask.contact.subscribed:
         return refuse(path, rule, ReasonCode.NEVER_CONTACTED, "the user is not subscribed to the bot")
     params = rule.params
-    created = ask.account.viber_bot_created_on
-    new_model = (
-        params.free_quota_for_bots_created_before is not None
-        and created is not None
-        and created >= params.free_quota_for_bots_created_before
-    )
-    paid = ask.account.viber_paid_messages or new_model
+    paid = _paid(ask.account, params)
     if params.free_quota_per_month is None or paid:
         billing = "charged per message" if paid else "no quota"
         return allow(path, rule, f"a bot-initiated message to the subscriber can go ({billing})", {})

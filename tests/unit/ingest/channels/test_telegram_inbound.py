@@ -6,6 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.support.fakes.webhook import InMemoryWebhookBackends
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import DetailType
@@ -148,3 +151,46 @@ def test_a_restart_after_a_block_makes_the_user_reachable_again_in_any_order() -
         record = meta.contact("telegram", BOT.account_id, str(USER_ID))
         assert record is not None
         assert ConsentScope.ALL not in record.scopes_opted_out(), order
+
+
+# ---------------------------------------------------------------- any order, any duplication
+
+_UPDATES = [
+    update(10, message=message(10, "Hello", date=SENT_AT)),
+    blocked(11, date=SENT_AT + 60),
+    update(12, message=message(12, "/start", date=SENT_AT + 120)),
+    update(13, message=message(13, "STOP", date=SENT_AT + 180)),
+    update(14, message=message(14, "Where is my parcel?", date=SENT_AT + 240)),
+]
+
+
+def _final_state(bodies: list[bytes]) -> tuple[object, ...]:
+    meta = backends()
+    for body in bodies:
+        assert post(meta, body).status == 200
+    record = meta.contact("telegram", BOT.account_id, str(USER_ID))
+    assert record is not None
+    return (
+        record.last_customer_action_ms,
+        record.last_customer_action_kind,
+        record.scopes_opted_out(),
+        record.subscribed,
+        record.display_name,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(range(len(_UPDATES))), min_size=len(_UPDATES), max_size=12).flatmap(
+        st.permutations
+    )
+)
+def test_any_delivery_order_or_repetition_ends_in_the_in_order_state(indices: list[int]) -> None:
+    """Telegram retries and may reorder: whatever arrives, in whatever order and however often,
+    once every update has arrived the contact is what in-order delivery gives (STOP, the newest
+    consent fact, holds; the last message is the window's clock)."""
+    if set(indices) != set(range(len(_UPDATES))):
+        indices = [*indices, *range(len(_UPDATES))]  # every update arrives at least once
+    in_order = _final_state(list(_UPDATES))
+    assert _final_state([_UPDATES[i] for i in indices]) == in_order
+    assert ConsentScope.ALL in in_order[2]  # type: ignore[operator]
