@@ -534,14 +534,32 @@ def handle_channel(
         ack = reader.ack(events_seen)
         return ack.status, ack.body
 
+    return apply_channel_events(
+        request.body, events, ports, now=now, time_left=time_left, webhook_object=channel_name, answer=answer
+    )
+
+
+def apply_channel_events(
+    body: bytes,
+    events: ChannelEvents,
+    ports: WebhookPorts,
+    *,
+    now: datetime,
+    time_left: Callable[[], float] | None,
+    webhook_object: str,
+    answer: Callable[[int], tuple[int, dict[str, Any] | str]] | None = None,
+) -> Outcome:
+    """An authenticated body's events for one account, applied as Meta's are (``_apply``); a
+    storage failure answers 500 so the platform (or Lambda, for SNS) delivers the body again.
+    Shared by the HTTP channels and the ones AWS delivers (``ingest/aws_inbound.py``)."""
     try:
         return _apply(
-            request.body,
+            body,
             events.out,
             ports,
             now,
             time_left,
-            webhook_object=channel_name,
+            webhook_object=webhook_object,
             entries=1,
             unencodable=events.unencodable,
             answer=answer,

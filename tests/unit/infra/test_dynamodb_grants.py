@@ -30,21 +30,30 @@ CODE_ROOTS = (REPO_ROOT / "shared", REPO_ROOT / "functions")
 WEBHOOK = "WebhookFunction"
 SEND = "SendFunction"
 SCHEDULER = "SchedulerFunction"
+# SMS and e-mail in (functions/webhook/aws_inbound_app.py): the webhook's write path, without
+# Meta's account lookup by webhook id.
+AWS_INBOUND = "AwsInboundFunction"
 TOOLS_ONLY: frozenset[str] = frozenset()  # code only the `windowkeeper` CLI runs (admin credentials)
 
 # (file relative to the repo, enclosing def) -> the functions that run the DynamoDB calls in it.
 # The scheduler runs the send core (SendService) when a follow-up fires or a job runs.
 CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
-    ("shared/windowkeeper/store/batch_writer.py", "BatchPutTable.put_all"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/batch_writer.py", "BatchPutTable.put_all"): frozenset({WEBHOOK, AWS_INBOUND}),
     # Viber's monthly bot-initiated count: read for decisions, taken and given back with sends.
     ("shared/windowkeeper/store/quota_table.py", "QuotaTable.used"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/quota_table.py", "QuotaTable.take"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/quota_table.py", "QuotaTable.give_back"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/history_table.py", "put_history_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/history_table.py", "read_history"): frozenset({SEND, SCHEDULER}),
-    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._correct_due"): frozenset({WEBHOOK}),
-    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._update"): frozenset({WEBHOOK}),
-    ("shared/windowkeeper/store/account_table.py", "AccountStore.get.load"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._correct_due"): frozenset(
+        {WEBHOOK, AWS_INBOUND}
+    ),
+    ("shared/windowkeeper/store/contact_writer.py", "ContactWriter._update"): frozenset(
+        {WEBHOOK, AWS_INBOUND}
+    ),
+    ("shared/windowkeeper/store/account_table.py", "AccountStore.get.load"): frozenset(
+        {SEND, SCHEDULER, AWS_INBOUND}
+    ),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.get_for_webhook.load"): frozenset({WEBHOOK}),
     ("shared/windowkeeper/store/account_table.py", "AccountStore.put_all"): TOOLS_ONLY,
     ("shared/windowkeeper/store/account_table.py", "AccountStore.list_for_tenant"): frozenset({SEND}),
@@ -57,12 +66,14 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     # Template state: read by a template send (send core) and the contacts API; written by webhooks.
     ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.list"): frozenset({SEND}),
-    ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.apply"): frozenset({WEBHOOK}),
+    ("shared/windowkeeper/store/template_table.py", "TemplateStateTable.apply"): frozenset(
+        {WEBHOOK, AWS_INBOUND}
+    ),
     ("shared/windowkeeper/store/health_table.py", "AccountHealthTable.get"): frozenset(
-        {SEND, SCHEDULER, WEBHOOK}
+        {SEND, SCHEDULER, WEBHOOK, AWS_INBOUND}
     ),
     ("shared/windowkeeper/store/health_table.py", "AccountHealthTable.record"): frozenset(
-        {SEND, SCHEDULER, WEBHOOK}
+        {SEND, SCHEDULER, WEBHOOK, AWS_INBOUND}
     ),
     ("shared/windowkeeper/store/violation_table.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation_log.py", "list_messages"): frozenset({SEND}),
@@ -291,7 +302,7 @@ def test_every_dynamodb_call_site_is_assigned_to_the_functions_that_run_it() -> 
     assert not stale, f"CALL_SITES names code that no longer calls DynamoDB: {stale}"
 
 
-@pytest.mark.parametrize("function", [WEBHOOK, SEND, SCHEDULER])
+@pytest.mark.parametrize("function", [WEBHOOK, SEND, SCHEDULER, AWS_INBOUND])
 def test_role_grants_exactly_the_dynamodb_actions_the_code_calls(
     cfn_template: dict[str, Any], function: str
 ) -> None:
@@ -312,7 +323,7 @@ def test_the_webhook_writes_its_conversation_log_in_batches() -> None:
 
 
 def test_no_function_needs_delete_or_scan_on_the_main_table() -> None:
-    for function in (WEBHOOK, SEND, SCHEDULER):
+    for function in (WEBHOOK, SEND, SCHEDULER, AWS_INBOUND):
         assert not {a for a in required(function).table if "Delete" in a or "Scan" in a}, function
 
 

@@ -46,7 +46,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/reengagements/{job_id}"): ("SchedulerFunction", JWT),
 }
 
-FUNCTIONS = ("WebhookFunction", "SendFunction", "SchedulerFunction")
+FUNCTIONS = ("WebhookFunction", "SendFunction", "SchedulerFunction", "AwsInboundFunction")
 
 
 def _of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -196,10 +196,11 @@ def test_inline_policies_name_their_resources(cfn_template: dict[str, Any]) -> N
     policies SAM attaches: basic logging and, where tracing can be on, X-Ray)."""
     for logical_id, role in _of_type(cfn_template, "AWS::IAM::Role").items():
         for statement in _statements(role):
-            resources = (
-                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            )
+            # NotResource names what is excluded (SMS: every SNS resource, so no topic).
+            named = statement.get("Resource", statement.get("NotResource"))
+            resources = named if isinstance(named, list) else [named]
             assert "*" not in resources, (logical_id, statement)
+            assert "NotResource" not in statement or statement["Action"] == "sns:Publish", statement
 
 
 def test_scheduler_function_manages_schedules_only_in_its_group(cfn_template: dict[str, Any]) -> None:
@@ -258,6 +259,7 @@ def test_functions_run_python312_on_arm64_with_the_layer_and_the_env_contract(
         ("WebhookFunction", "functions/webhook", "webhook_app"),
         ("SendFunction", "functions/send", "send_app"),
         ("SchedulerFunction", "functions/scheduler", "scheduler_app"),
+        ("AwsInboundFunction", "functions/webhook", "aws_inbound_app"),
     ],
 )
 def test_code_uris_point_at_the_handler_modules(
@@ -417,3 +419,76 @@ def test_samconfig_deploys_the_template_with_only_the_capabilities_it_needs() ->
     # IAM roles without custom names: CAPABILITY_IAM; the SAM transform: CAPABILITY_AUTO_EXPAND.
     assert set(deploy["capabilities"].split()) == {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}
     assert config["default"]["global"]["parameters"]["template_file"] == "infra/template.yaml"
+
+
+# ---------------------------------------------------------------- SMS and e-mail
+
+
+def test_the_inbound_function_is_invoked_by_the_two_inbound_topics_it_accepts(
+    cfn_template: dict[str, Any],
+) -> None:
+    resources = cfn_template["Resources"]
+    subscriptions = {
+        r["Properties"]["TopicArn"]["Ref"]: r["Properties"]
+        for r in _of_type(cfn_template, "AWS::SNS::Subscription").values()
+        if r["Properties"]["Protocol"] == "lambda"
+    }
+    assert set(subscriptions) == {"SmsInboundTopic", "EmailInboundTopic"}
+    assert all(p["Endpoint"] == {"Fn::GetAtt": ["AwsInboundFunction", "Arn"]} for p in subscriptions.values())
+    variables = resources["AwsInboundFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SMS_INBOUND_TOPIC_ARN"] == {"Ref": "SmsInboundTopic"}
+    assert variables["EMAIL_INBOUND_TOPIC_ARN"] == {"Ref": "EmailInboundTopic"}
+    permissions = [
+        p["Properties"]
+        for p in _of_type(cfn_template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "sns.amazonaws.com"
+    ]
+    assert {p["SourceArn"]["Ref"] for p in permissions} == {"SmsInboundTopic", "EmailInboundTopic"}
+    assert all(p["FunctionName"] == {"Ref": "AwsInboundFunction"} for p in permissions)
+
+
+def test_the_inbound_function_reads_no_secret_and_never_deletes(cfn_template: dict[str, Any]) -> None:
+    actions = _actions(cfn_template["Resources"]["AwsInboundFunctionRole"])
+    assert {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "events:PutEvents", "s3:PutObject"} <= actions
+    assert not {a for a in actions if a.startswith("secretsmanager:")}
+    assert not {a for a in actions if "Delete" in a or "Scan" in a}
+    properties = cfn_template["Resources"]["AwsInboundFunction"]["Properties"]
+    queue = properties["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+    assert cfn_template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+
+
+def test_only_this_accounts_end_user_messaging_and_ses_may_publish_to_the_inbound_topics(
+    cfn_template: dict[str, Any],
+) -> None:
+    (policy,) = _of_type(cfn_template, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    publishers = {s["Principal"]["Service"]: s["Resource"]["Ref"] for s in statements}
+    assert publishers == {
+        "sms-voice.amazonaws.com": "SmsInboundTopic",
+        "ses.amazonaws.com": "EmailInboundTopic",
+    }
+    assert all(
+        s["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"} for s in statements
+    )
+
+
+def test_ses_receipt_rule_scans_and_publishes_to_the_email_topic(cfn_template: dict[str, Any]) -> None:
+    (rule,) = _of_type(cfn_template, "AWS::SES::ReceiptRule").values()
+    properties = rule["Properties"]["Rule"]
+    assert properties["Enabled"] and properties["ScanEnabled"]  # spam and virus verdicts
+    (action,) = properties["Actions"]
+    assert action["SNSAction"]["TopicArn"] == {"Ref": "EmailInboundTopic"}
+    assert rule["Properties"]["RuleSetName"] == {"Ref": "EmailReceiptRuleSet"}
+    assert "EmailReceiptRuleSetName" in cfn_template["Outputs"]  # activated by hand: the README says how
+
+
+@pytest.mark.parametrize("function", ["SendFunction", "SchedulerFunction"])
+def test_senders_publish_sms_to_phone_numbers_only_and_email_from_our_identities(
+    cfn_template: dict[str, Any], function: str
+) -> None:
+    statements = list(_statements(cfn_template["Resources"][f"{function}Role"]))
+    (sms,) = [s for s in statements if s["Action"] == "sns:Publish"]
+    assert "Resource" not in sms
+    assert sms["NotResource"] == {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}  # no topic at all
+    (email,) = [s for s in statements if s["Action"] == "ses:SendEmail"]
+    assert all(":${AWS::AccountId}:" in r["Fn::Sub"] for r in email["Resource"])

@@ -24,9 +24,11 @@ from windowkeeper_tools.local.oidc import CLIENT_ID as OIDC_CLIENT_ID
 from windowkeeper_tools.local.oidc import LocalOpenIdProvider
 from windowkeeper_tools.local.scheduler_loop import Periodic, SchedulerLoop
 from windowkeeper_tools.local.settings import DEFAULT_APP_SECRET, LocalSettings
+from windowkeeper_tools.local.sns_bridge import INBOUND_MODULE, SNS_BRIDGE_PATH, SnsBridge
 from windowkeeper_tools.local.template import TemplateModel, load_template
 from windowkeeper_tools.local.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalKeys
 from windowkeeper_tools.simulator.platforms import PLATFORM_MODULES, credentials_for
+from windowkeeper_tools.simulator.platforms.aws_sns import topic_arn
 
 if TYPE_CHECKING:
     from windowkeeper_tools.simulator import SimulatorServer
@@ -197,10 +199,13 @@ class LocalStack:
         gateway.local_routes.update(self.identity_provider.routes())
         gateway.console_config_js = self._console_config_js()
         self.simulator = self._start_simulator()
+        gateway.local_routes[SNS_BRIDGE_PATH] = self._sns_bridge().handle
         self._set_env(
             {
                 **self.resources.environment(),
                 **FUNCTION_ENV,
+                # SMS and e-mail in: the topics the simulator publishes to (created in moto).
+                **self._inbound_topics(),
                 "GRAPH_API_BASE_URL": self.simulator.url,
                 # The other platforms' APIs, played by the same simulator under /<channel>/.
                 **{
@@ -275,6 +280,34 @@ class LocalStack:
         )
         server = SimulatorServer(simulator, host="127.0.0.1", port=self.settings.simulator_port)
         return server.start()
+
+    def _inbound_topics(self) -> dict[str, str]:
+        """The SMS and e-mail inbound topics, created in moto, as the inbound function's env."""
+        from windowkeeper import aws
+        from windowkeeper.policy.model import Channel
+
+        sns = aws.client("sns")
+        env = {}
+        for channel, variable in (
+            (Channel.SMS, "SMS_INBOUND_TOPIC_ARN"),
+            (Channel.EMAIL, "EMAIL_INBOUND_TOPIC_ARN"),
+        ):
+            name = topic_arn(channel, aws.region()).rsplit(":", 1)[-1]
+            env[variable] = str(sns.create_topic(Name=name)["TopicArn"])
+        return env
+
+    def _sns_bridge(self) -> SnsBridge:
+        """SNS invoking the inbound function, played in process (moto cannot invoke a Lambda)."""
+        functions = self.functions
+        assert functions is not None
+
+        def invoke(event: dict[str, Any]) -> Any:
+            function = functions.by_module(INBOUND_MODULE)
+            if function is None:
+                raise RuntimeError("the template has no SMS and e-mail inbound function")
+            return function.invoke(event)
+
+        return SnsBridge(invoke)
 
     def _load_accounts(self) -> None:
         from windowkeeper import aws

@@ -76,6 +76,9 @@ class SimResponse:
     status: int
     body: dict[str, Any] | None  # None with disconnect=True: the connection is dropped unanswered
     disconnect: bool = False
+    # An answer that is not JSON (SNS's query API answers XML): sent as is, with this type.
+    text: str | None = None
+    content_type: str = "application/json; charset=UTF-8"
 
 
 @dataclass

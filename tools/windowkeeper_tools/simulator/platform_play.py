@@ -118,7 +118,7 @@ class PlatformPlay(SimulatorBase):
             payload={"object": channel.value, "event": event.payload}, body=event.body, signature=""
         )
         if self.webhook_url:
-            url = f"{self.webhook_url.rstrip('/')}/{channel.value}/{account_id}"
+            url = event.url or f"{self.webhook_url.rstrip('/')}/{channel.value}/{account_id}"
             response = self._http.post(url, content=event.body, headers=event.headers, params=event.query)
             delivery.status_code = response.status_code
             delivery.response_text = response.text

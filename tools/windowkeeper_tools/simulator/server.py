@@ -160,12 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
         if response.disconnect:
             self.close_connection = True  # drop it unanswered: the client sees a protocol error
             return
+        if response.text is not None:
+            self._send_bytes(response.status, response.text.encode(), response.content_type)
+            return
         self._send(response.status, response.body or {})
 
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+        self._send_bytes(status, json.dumps(body).encode(), "application/json; charset=UTF-8")
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

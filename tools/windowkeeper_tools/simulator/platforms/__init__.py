@@ -35,6 +35,10 @@ PLATFORM_MODULES: Mapping[Channel, str] = {
     Channel.LINE: "line",
     Channel.WECHAT: "wechat",
     Channel.WEBCHAT: "webchat",
+    # AWS's own services, played: SNS Publish (SMS) and SESv2 SendEmail, and the SNS notifications
+    # End User Messaging SMS and SES receiving publish for a customer's text or mail.
+    Channel.SMS: "sms",
+    Channel.EMAIL: "email",
 }
 
 
@@ -68,6 +72,9 @@ class PlayedEvent:
     headers: dict[str, str]
     query: dict[str, str]
     payload: Any  # the same, parsed, for the caller to look at
+    # Where the platform delivers it, when not the service's ``/webhook/<channel>/<account_id>``
+    # (SMS and e-mail: AWS's SNS delivers them; locally, the stack's SNS bridge).
+    url: str | None = None
 
 
 class PlatformSim(Protocol):
