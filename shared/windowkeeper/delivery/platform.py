@@ -211,7 +211,8 @@ class PlatformHttp:
                 unread = self._no_answer(attempts, f"HTTP {response.status_code} with no error", unknown=True)
                 return dataclasses.replace(unread, http_status=response.status_code)
             rule = match_rule(self.table, answer.code, answer.text) if answer.code is not None else None
-            transient = response.status_code == 429 or (rule is not None and rule.transient)
+            # The row decides (LINE's 429 "monthly limit" is final); an unknown 429 is throttling.
+            transient = rule.transient if rule is not None else response.status_code == 429
             left = self._budget - (self._monotonic() - started)
             delay = self._backoff(attempts, answer.retry_after)
             if transient and attempts < self._max_attempts and left > delay + 2.0:
