@@ -110,6 +110,22 @@ def receive_channel(channel: str, account_id: str) -> Response[Any]:
     return _answer(outcome)
 
 
+@app.get("/webhook/webchat/<account_id>/messages")
+def read_webchat_messages(account_id: str) -> Response[Any]:
+    """A site's chat widget reads its visitor's conversation (the visitor token says who)."""
+    event = app.current_event
+    request = InboundRequest(
+        method="GET",
+        body=b"",
+        headers={k.lower(): v for k, v in (event.headers or {}).items()},
+        query=dict(event.query_string_parameters or {}),
+    )
+    outcome = webhook_wiring.handle_webchat_messages(
+        account_id, request, webhook_wiring.WebhookSettings.from_env(), now=utc_now()
+    )
+    return _answer(outcome)
+
+
 EVENTS_PATH = "/v1/events"
 
 

@@ -23,6 +23,7 @@ SENDER_MODULES: Mapping[Channel, str] = {
     Channel.VIBER: "viber",
     Channel.LINE: "line",
     Channel.WECHAT: "wechat",
+    Channel.WEBCHAT: "webchat",  # no platform API: the conversation log the widget reads
     Channel.SMS: "sms",  # SNS Publish (boto3); SMS_API_BASE_URL, if set, is its endpoint
     Channel.EMAIL: "mail",  # SESv2 SendEmail (boto3); EMAIL_API_BASE_URL likewise
 }

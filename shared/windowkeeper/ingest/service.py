@@ -606,3 +606,52 @@ def handle_customer_events(
     file_events(request, events)
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     return _apply(body, events.out, ports, now, None, webhook_object="api_events", entries=1, unencodable=0)
+
+
+# ---------------------------------------------------------------- GET /webhook/webchat/{account}/messages
+
+WEBCHAT_MESSAGES_LIMIT = 50
+
+
+def handle_webchat_messages(
+    account_id: str, request: InboundRequest, ports: WebhookPorts, *, now: datetime
+) -> Outcome:
+    """A web-chat widget reads its visitor's conversation: the newest messages after ``?after=``
+    (epoch ms), for the visitor its token names and no one else."""
+    from windowkeeper.ingest.channels.webchat import visitor_claims  # noqa: PLC0415  (web chat only)
+
+    account = ports.accounts.get(Channel.WEBCHAT, account_id)
+    if account is None:
+        return _error(404, "unknown_account", f"No webchat account '{account_id}' is configured here.")
+    try:
+        secret = str(ports.channel_credentials(account)["widget_secret"])
+    except secret_errors(ports) as error:
+        logger.error("channel credentials unavailable", extra={"error": type(error).__name__})
+        return _error(
+            500, "secret_unavailable", "The account's credentials could not be read; try again later."
+        )
+    try:
+        claims = visitor_claims(request, secret, now)
+    except InboundRefused as refused:
+        return _error(refused.status, refused.reason, refused.message)
+    after = request.query.get("after", "0")
+    if not after.isdigit():
+        return _error(400, "invalid_request", "The request is not valid: after: epoch milliseconds.")
+    try:
+        logged = ports.conversation.list(
+            Channel.WEBCHAT, account_id, str(claims["sub"]), now=now, limit=WEBCHAT_MESSAGES_LIMIT
+        )
+    except ports.backend_errors as error:
+        return _storage_failure(error, "the widget")
+    messages = [
+        {
+            "id": m.message_id,
+            "from": "visitor" if m.direction == "in" else "business",
+            "text": m.text,
+            "at": _iso(m.at_ms),
+            "at_ms": m.at_ms,
+        }
+        for m in logged
+        if m.at_ms > int(after) and m.status in (None, "sent")
+    ]
+    return Outcome(200, {"status": "ok", "messages": messages})

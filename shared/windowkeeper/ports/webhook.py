@@ -9,9 +9,11 @@ from typing import Any, Protocol
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.delta import ContactDelta
+from windowkeeper.policy.model import Channel
 from windowkeeper.ports.accounts import AccountDirectory, AccountHealthLog, TemplateStates
 from windowkeeper.ports.bus import EventPublisher
 from windowkeeper.store.contact_write_plan import DueFor, WriteResult
+from windowkeeper.store.message_records import LoggedMessage
 
 
 class ContactStateWriter(Protocol):
@@ -38,6 +40,15 @@ class Quarantine(Protocol):
         ...
 
 
+class ConversationReader(Protocol):
+    """A contact's conversation log, newest ``limit`` oldest first (``store.conversation_log``):
+    what a web-chat widget shows its visitor."""
+
+    def list(
+        self, channel: Channel, account_id: str, contact_id: str, *, now: datetime, limit: int
+    ) -> list[LoggedMessage]: ...
+
+
 @dataclass(frozen=True)
 class WebhookPorts:
     accounts: AccountDirectory
@@ -52,6 +63,7 @@ class WebhookPorts:
     # An account's own credentials on the other channels (bot token, channel secret...): the JSON
     # object in the secret its ``access_token_secret_id`` names.
     channel_credentials: Callable[[AccountConfig], Mapping[str, Any]]
+    conversation: ConversationReader  # the web-chat widget reads its visitor's conversation
     # What the adapters above raise when their backend fails: answered 500 so Meta retries.
     backend_errors: tuple[type[Exception], ...]
     max_body_bytes: int

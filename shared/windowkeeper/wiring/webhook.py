@@ -46,6 +46,7 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
     from windowkeeper.store.account_table import AccountStore  # noqa: PLC0415
     from windowkeeper.store.batch_writer import BatchPutTable  # noqa: PLC0415
     from windowkeeper.store.contact_writer import ContactWriter  # noqa: PLC0415
+    from windowkeeper.store.conversation_log import ConversationLogTable  # noqa: PLC0415
     from windowkeeper.store.health_table import AccountHealthTable  # noqa: PLC0415
     from windowkeeper.store.template_table import TemplateStateTable  # noqa: PLC0415
 
@@ -67,6 +68,7 @@ def ports(settings: WebhookSettings) -> WebhookPorts:
         templates=TemplateStateTable(settings.table_name),
         webhook_secret=webhook_secret,
         channel_credentials=channel_credentials,
+        conversation=ConversationLogTable(settings.table_name),
         backend_errors=(ClientError, BotoCoreError, PublishError),
         max_body_bytes=settings.max_webhook_body_bytes,
     )
@@ -103,6 +105,12 @@ def handle_customer_events(
     payload: Any, principal: Principal, settings: WebhookSettings, *, now: datetime
 ) -> service.Outcome:
     return service.handle_customer_events(payload, principal, ports(settings), now=now)
+
+
+def handle_webchat_messages(
+    account_id: str, request: InboundRequest, settings: WebhookSettings, *, now: datetime
+) -> service.Outcome:
+    return service.handle_webchat_messages(account_id, request, ports(settings), now=now)
 
 
 def reset_caches() -> None:

@@ -18,6 +18,7 @@ from tests.support.fakes.sending import InMemoryHealth, InMemoryTemplates
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.events import BusEvent
 from windowkeeper.ingest.delta import ContactDelta
+from windowkeeper.policy.model import Channel
 from windowkeeper.ports.webhook import WebhookPorts
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.contact_write_plan import (
@@ -29,6 +30,7 @@ from windowkeeper.store.contact_write_plan import (
     WriteResult,
 )
 from windowkeeper.store.keys import STATE_SK, contact_pk
+from windowkeeper.store.message_records import LoggedMessage
 
 
 class BackendDown(Exception):
@@ -89,6 +91,24 @@ class InMemoryContactWriter(ContactPlanner):
         )
 
 
+@dataclass(frozen=True)
+class InMemoryConversation:
+    """The conversation log as the table keeps it: the ``MSG#`` items put in batches."""
+
+    items: dict[tuple[str, str], dict[str, Any]]
+
+    def list(
+        self, channel: Channel, account_id: str, contact_id: str, *, now: datetime, limit: int
+    ) -> list[LoggedMessage]:
+        pk = contact_pk(channel, account_id, contact_id)
+        logged = sorted(
+            (sk, item)
+            for (item_pk, sk), item in self.items.items()
+            if item_pk == pk and sk.startswith("MSG#")
+        )
+        return [LoggedMessage.model_validate(item) for _, item in logged[-limit:]]
+
+
 @dataclass
 class InMemoryWebhookBackends:
     """Everything the webhook writes, kept where a test can read it."""
@@ -142,6 +162,7 @@ class InMemoryWebhookBackends:
             templates=self.templates,
             webhook_secret=self.secret,
             channel_credentials=self.channel_credentials,
+            conversation=InMemoryConversation(self.items),
             backend_errors=(BackendDown,),
             max_body_bytes=self.max_body_bytes,
         )

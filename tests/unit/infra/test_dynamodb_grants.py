@@ -76,7 +76,8 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
         {SEND, SCHEDULER, WEBHOOK, AWS_INBOUND}
     ),
     ("shared/windowkeeper/store/violation_table.py", "record_tenant_violation"): frozenset({SEND, SCHEDULER}),
-    ("shared/windowkeeper/store/conversation_log.py", "list_messages"): frozenset({SEND}),
+    # The console reads it; so does a web-chat widget, through the webhook function.
+    ("shared/windowkeeper/store/conversation_log.py", "list_messages"): frozenset({SEND, WEBHOOK}),
     ("shared/windowkeeper/store/send_claims.py", "_read"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "claim_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "record_send"): frozenset({SEND, SCHEDULER}),

@@ -28,6 +28,7 @@ EXPECTED_ROUTES = {
     ("GET", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
     ("POST", "/webhook/{channel}/{account_id}"): ("WebhookFunction", PUBLIC),
     ("POST", "/v1/events"): ("WebhookFunction", JWT),
+    ("GET", "/webhook/webchat/{account_id}/messages"): ("WebhookFunction", PUBLIC),
     ("POST", "/v1/messages"): ("SendFunction", JWT),
     ("POST", "/v1/messages/check"): ("SendFunction", JWT),
     ("GET", "/v1/contacts/{channel}/{account_id}/{contact_id}"): ("SendFunction", JWT),
