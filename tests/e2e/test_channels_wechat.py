@@ -63,8 +63,11 @@ def test_eight_racing_replies_after_a_message_deliver_exactly_five(stack: LocalS
         answers = list(pool.map(lambda n: send(stack, bot_token, contact, f"回复 {n}"), range(8)))
     sent = [a for a in answers if a.body["status"] == "sent"]
     refused = [a for a in answers if a.body["status"] == "refused"]
+    # A send that kept losing its claim to the others answers 409 contact_busy: nothing sent.
+    busy = [a for a in answers if a.body.get("reason") == "contact_busy"]
     assert len(sent) == 5, [a.body for a in answers]
-    assert len(refused) == 3 and all("message_cap_reached" in a.body["decision"]["reasons"] for a in refused)
+    assert all("message_cap_reached" in a.body["decision"]["reasons"] for a in refused)
+    assert len(refused) + len(busy) == 3
     assert len(delivered(stack, contact)) == 5  # WeChat's own count agrees: it refused none
 
 

