@@ -104,3 +104,26 @@ def test_a_forged_mail_opens_nothing(stack: LocalStack, bot_token: str) -> None:
     assert view.status == 404, view.body
     reply = http("POST", f"{stack.api_url}/v1/messages", message(contact, "Hello"), token=bot_token)
     assert (reply.status, reply.body["reason"]) == (404, "unknown_contact"), reply.body
+
+
+def test_consent_given_outside_the_mail_and_recorded_by_an_agent_lets_the_reply_go(
+    stack: LocalStack, agent_token: str
+) -> None:
+    contact = "priya@example.in"
+    play(stack, contact, "message", "Please keep me posted about my order.")
+    refused = http(
+        "POST", f"{stack.api_url}/v1/messages", message(contact, "It ships Monday."), token=agent_token
+    )
+    assert refused.body["status"] == "refused" and "opt_in_required" in refused.body["decision"]["reasons"]
+    consent = http(
+        "POST",
+        f"{stack.api_url}/v1/contacts/email/{path(ADDRESS, contact)}/consent",
+        {"scope": "all", "action": "opt_in", "note": "asked by phone to be kept posted"},
+        token=agent_token,
+    )
+    assert consent.status == 200, consent.body
+    sent = http(
+        "POST", f"{stack.api_url}/v1/messages", message(contact, "It ships Monday."), token=agent_token
+    )
+    assert sent.body["status"] == "sent", sent.body
+    assert len(delivered(stack, contact)) == 1

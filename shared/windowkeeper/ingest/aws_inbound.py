@@ -101,7 +101,7 @@ def handle_sns_record(
             403,
             "unknown_topic",
             "The notification comes from a topic not configured for SMS or e-mail; nothing was stored.",
-            SignatureRejected=1,
+            TopicRefused=1,  # not SignatureRejected: that alarm means a wrong Meta app secret
         )
     try:
         message = reader.read(notice)

@@ -96,8 +96,11 @@ def test_help_is_logged_and_changes_no_consent() -> None:
 def test_a_record_from_a_topic_not_configured_is_refused_and_nothing_is_stored() -> None:
     meta = backends()
     forged = text("START", topic_arn="arn:aws:sns:eu-west-1:999999999999:someone-elses-topic")
-    assert reason(deliver(meta, forged)) == (403, "unknown_topic")
+    outcome = deliver(meta, forged)
+    assert reason(outcome) == (403, "unknown_topic")
     assert not meta.contacts and not meta.published and not meta.quarantined
+    # Its own metric: SignatureRejected alarms on a wrong Meta app secret, which this is not.
+    assert outcome.metrics == {"TopicRefused": 1}
 
 
 def test_a_text_to_a_number_we_do_not_serve_is_quarantined() -> None:
