@@ -526,7 +526,9 @@ def handle_channel(
     try:
         reader.parse(request, account, events)
     except UnparsableBody as unparsable:
-        outcome = _quarantine_whole(request.body, ports, now, unparsable.reason, unparsable.detail)
+        # The detail names the account: a channel body does not (its URL did), and a replay needs it.
+        where = f"{reader.channel.value}/{account.account_id}: {unparsable.detail}"
+        outcome = _quarantine_whole(request.body, ports, now, unparsable.reason, where)
         ack = reader.ack(0)
         return Outcome(ack.status, ack.body, outcome.metrics)
 

@@ -280,7 +280,8 @@ class ChannelEvents(EventBuilder):
     def unknown(self, kind: str) -> None:
         """An event kind this reader does not know: counted, and the body is quarantined to look at."""
         self.out.events += 1
-        self.out.unknown_kinds.append(f"{self.account.channel.value}:{kind}")
+        # Named with the account: the quarantined body's URL, which said whose it was, is not kept.
+        self.out.unknown_kinds.append(f"{self.account.channel.value}/{self.account.account_id}:{kind}")
 
 
 def _detail(event_id: str, message_kind: str, text: str | None, action: CustomerActionKind) -> dict[str, Any]:
