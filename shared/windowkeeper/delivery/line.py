@@ -20,12 +20,11 @@ from windowkeeper.delivery.platform import (
     PlatformErrorRule,
     PlatformHttp,
     PlatformRequest,
+    TextSender,
     base_url,
-    local_refusal,
-    text_only,
 )
 from windowkeeper.graph.results import ContactEffects, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 DEFAULT_BASE_URL = "https://api.line.me"
 
@@ -63,29 +62,21 @@ def read_answer(response: httpx.Response) -> PlatformAnswer:
     return PlatformAnswer(ok=False, code=response.status_code, text=message, readable=isinstance(body, dict))
 
 
-class LineSender:
+class LineSender(TextSender):
     channel = Channel.LINE
+    label = "LINE"
+    required = ("channel_access_token",)
 
     def __init__(self, base: str = DEFAULT_BASE_URL, **options: Any) -> None:
         self.http = PlatformHttp(Channel.LINE, base, ERRORS, read_answer, **options)
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "LINE")
-        if isinstance(text, DeliveryResult):
-            return text
-        token = credentials.get("channel_access_token")
-        if not isinstance(token, str) or not token:
-            return local_refusal(
-                ReasonCode.CHANNEL_UNSUPPORTED, "the account's credentials hold no channel_access_token"
-            )
-        headers = {"Authorization": f"Bearer {token}", "X-Line-Retry-Key": str(uuid.uuid4())}
+        headers = {
+            "Authorization": f"Bearer {credentials['channel_access_token']}",
+            "X-Line-Retry-Key": str(uuid.uuid4()),
+        }
         body = {"to": contact.contact_id, "messages": [{"type": "text", "text": text}]}
         return self.http.deliver(PlatformRequest("POST", "/v2/bot/message/push", json=body, headers=headers))
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.delivery.aws_call import AwsSend, send_client
-from windowkeeper.delivery.platform import PlatformErrorRule, text_only
+from windowkeeper.delivery.platform import PlatformErrorRule, TextSender
 from windowkeeper.graph.results import ContactEffects, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 SOURCE = "aws:sesv2/SendEmail"  # SES API v2 reference: SendEmail errors; SES sending errors
 
@@ -69,8 +69,9 @@ ERRORS: tuple[PlatformErrorRule, ...] = (
 )
 
 
-class MailSender:
+class MailSender(TextSender):
     channel = Channel.EMAIL
+    label = "E-mail"
 
     def __init__(self, endpoint_url: str | None = None, client: Any = None, **options: Any) -> None:
         self._endpoint_url = endpoint_url
@@ -81,17 +82,9 @@ class MailSender:
     def client(self) -> Any:
         return self._given_client or send_client("sesv2", self._endpoint_url)
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "E-mail")
-        if isinstance(text, DeliveryResult):
-            return text
         from_name = str(credentials.get("from_name") or "")
         sender = (
             str(Address(display_name=from_name, addr_spec=account.account_id))

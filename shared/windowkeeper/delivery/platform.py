@@ -39,6 +39,7 @@ __all__ = [  # local_refusal is re-exported: every sender refuses locally the sa
     "PlatformHttp",
     "PlatformRequest",
     "PlatformSender",
+    "TextSender",
     "base_url",
     "local_refusal",
     "match_rule",
@@ -113,6 +114,41 @@ class PlatformSender(Protocol):
 def base_url(channel: Channel, default: str) -> str:
     """``<CHANNEL>_API_BASE_URL`` (the local stack points it at the simulator), else the platform's."""
     return os.environ.get(f"{channel.value.upper()}_API_BASE_URL") or default
+
+
+class TextSender:
+    """What every text-only sender does before its platform call: refuse content the channel
+    cannot carry and credentials that lack what the call needs, both locally (nothing is sent).
+    A subclass names ``channel``, ``label`` and ``required`` and implements ``deliver``."""
+
+    channel: Channel
+    label: str
+    required: tuple[str, ...] = ()  # credential keys the call needs
+
+    def send(
+        self,
+        account: AccountConfig,
+        contact: ContactState,
+        decision: Decision,
+        content: Content,
+        credentials: Mapping[str, Any],
+    ) -> DeliveryResult:
+        text = text_only(content, self.label)
+        if isinstance(text, DeliveryResult):
+            return text
+        missing = [
+            key for key in self.required if not isinstance(credentials.get(key), str) or not credentials[key]
+        ]
+        if missing:
+            return local_refusal(
+                ReasonCode.CHANNEL_UNSUPPORTED, f"the account's credentials hold no {' or '.join(missing)}"
+            )
+        return self.deliver(account, contact, text, credentials)
+
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
+    ) -> DeliveryResult:
+        raise NotImplementedError
 
 
 def text_only(content: Content, channel_label: str) -> str | DeliveryResult:

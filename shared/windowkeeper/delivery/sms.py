@@ -22,9 +22,9 @@ from typing import Any
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.delivery.aws_call import AwsSend, send_client
-from windowkeeper.delivery.platform import PlatformErrorRule, local_refusal, text_only
+from windowkeeper.delivery.platform import PlatformErrorRule, TextSender, local_refusal
 from windowkeeper.graph.results import ContactEffects, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 SOURCE = "aws:sns/Publish"  # SNS API reference: Publish errors, OptedOutException, common errors
 MAX_SMS_CHARS = 1600  # SNS splits longer texts itself; at most 1,600 characters a message
@@ -64,8 +64,9 @@ ERRORS: tuple[PlatformErrorRule, ...] = (
 )
 
 
-class SmsSender:
+class SmsSender(TextSender):
     channel = Channel.SMS
+    label = "SMS"
 
     def __init__(self, endpoint_url: str | None = None, client: Any = None, **options: Any) -> None:
         self._endpoint_url = endpoint_url
@@ -76,17 +77,9 @@ class SmsSender:
     def client(self) -> Any:
         return self._given_client or send_client("sns", self._endpoint_url)
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "SMS")
-        if isinstance(text, DeliveryResult):
-            return text
         if len(text) > MAX_SMS_CHARS:
             return local_refusal(
                 ReasonCode.CONTENT_INVALID, f"an SMS carries at most {MAX_SMS_CHARS} characters"

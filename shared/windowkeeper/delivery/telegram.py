@@ -18,12 +18,11 @@ from windowkeeper.delivery.platform import (
     PlatformErrorRule,
     PlatformHttp,
     PlatformRequest,
+    TextSender,
     base_url,
-    local_refusal,
-    text_only,
 )
 from windowkeeper.graph.results import ContactEffects, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -89,33 +88,23 @@ def read_answer(response: httpx.Response) -> PlatformAnswer:
     )
 
 
-class TelegramSender:
+class TelegramSender(TextSender):
     channel = Channel.TELEGRAM
+    label = "Telegram"
+    required = ("bot_token",)
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
         self.http = PlatformHttp(Channel.TELEGRAM, base_url, ERRORS, read_answer, **options)
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "Telegram")
-        if isinstance(text, DeliveryResult):
-            return text
-        token = credentials.get("bot_token")
-        if not isinstance(token, str) or not token:
-            return local_refusal(
-                ReasonCode.CHANNEL_UNSUPPORTED, "the account's credentials hold no bot_token"
-            )
-        return self.http.deliver(
-            PlatformRequest(
-                "POST", f"/bot{token}/sendMessage", json={"chat_id": contact.contact_id, "text": text}
-            )
+        request = PlatformRequest(
+            "POST",
+            f"/bot{credentials['bot_token']}/sendMessage",
+            json={"chat_id": contact.contact_id, "text": text},
         )
+        return self.http.deliver(request)
 
 
 def from_env() -> TelegramSender:

@@ -18,12 +18,11 @@ from windowkeeper.delivery.platform import (
     PlatformErrorRule,
     PlatformHttp,
     PlatformRequest,
+    TextSender,
     base_url,
-    local_refusal,
-    text_only,
 )
 from windowkeeper.graph.results import ContactEffects, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 DEFAULT_BASE_URL = "https://chatapi.viber.com"
 SENDER_NAME_MAX = 28  # Viber's limit on sender.name
@@ -95,28 +94,17 @@ def read_answer(response: httpx.Response) -> PlatformAnswer:
     return PlatformAnswer(ok=False, code=int(body["status"]), text=str(body.get("status_message") or ""))
 
 
-class ViberSender:
+class ViberSender(TextSender):
     channel = Channel.VIBER
+    label = "Viber"
+    required = ("auth_token",)
 
     def __init__(self, base: str = DEFAULT_BASE_URL, **options: Any) -> None:
         self.http = PlatformHttp(Channel.VIBER, base, ERRORS, read_answer, **options)
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "Viber")
-        if isinstance(text, DeliveryResult):
-            return text
-        token = credentials.get("auth_token")
-        if not isinstance(token, str) or not token:
-            return local_refusal(
-                ReasonCode.CHANNEL_UNSUPPORTED, "the account's credentials hold no auth_token"
-            )
         name = str(credentials.get("sender_name") or account.display_name or account.account_id)
         body = {
             "receiver": contact.contact_id,
@@ -125,9 +113,8 @@ class ViberSender:
             "type": "text",
             "text": text,
         }
-        return self.http.deliver(
-            PlatformRequest("POST", "/pa/send_message", json=body, headers={"X-Viber-Auth-Token": token})
-        )
+        headers = {"X-Viber-Auth-Token": credentials["auth_token"]}
+        return self.http.deliver(PlatformRequest("POST", "/pa/send_message", json=body, headers=headers))
 
 
 def from_env() -> ViberSender:

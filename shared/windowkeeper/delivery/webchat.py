@@ -13,25 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from windowkeeper.accounts import AccountConfig
-from windowkeeper.delivery.platform import text_only
+from windowkeeper.delivery.platform import TextSender
 from windowkeeper.graph.results import NO_EFFECTS, DeliveryResult
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision
+from windowkeeper.policy.model import Channel, ContactState
 
 
-class WebChatSender:
+class WebChatSender(TextSender):
     channel = Channel.WEBCHAT
+    label = "Web chat"
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "Web chat")
-        if isinstance(text, DeliveryResult):
-            return text
         return DeliveryResult(
             ok=True,
             platform_message_id=f"webchat-{uuid.uuid4().hex}",

@@ -24,12 +24,11 @@ from windowkeeper.delivery.platform import (
     PlatformErrorRule,
     PlatformHttp,
     PlatformRequest,
+    TextSender,
     base_url,
-    local_refusal,
-    text_only,
 )
 from windowkeeper.graph.results import ContactEffects, DeliveryResult, GraphError
-from windowkeeper.policy.model import Channel, ContactState, Content, Decision, ReasonCode
+from windowkeeper.policy.model import Channel, ContactState, ReasonCode
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_EXPIRED = frozenset({40001, 42001})  # invalid credential / access_token expired: buy a new one
@@ -106,8 +105,10 @@ class _Token:
     usable_until: float  # monotonic seconds
 
 
-class WeChatSender:
+class WeChatSender(TextSender):
     channel = Channel.WECHAT
+    label = "WeChat"
+    required = ("app_id", "app_secret")
 
     def __init__(
         self, base: str = DEFAULT_BASE_URL, *, monotonic: Callable[[], float] = time.monotonic, **options: Any
@@ -117,22 +118,10 @@ class WeChatSender:
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
 
-    def send(
-        self,
-        account: AccountConfig,
-        contact: ContactState,
-        decision: Decision,
-        content: Content,
-        credentials: Mapping[str, Any],
+    def deliver(
+        self, account: AccountConfig, contact: ContactState, text: str, credentials: Mapping[str, Any]
     ) -> DeliveryResult:
-        text = text_only(content, "WeChat")
-        if isinstance(text, DeliveryResult):
-            return text
-        app_id, app_secret = credentials.get("app_id"), credentials.get("app_secret")
-        if not isinstance(app_id, str) or not isinstance(app_secret, str) or not app_id or not app_secret:
-            return local_refusal(
-                ReasonCode.CHANNEL_UNSUPPORTED, "the account's credentials hold no app_id and app_secret"
-            )
+        app_id, app_secret = str(credentials["app_id"]), str(credentials["app_secret"])
         body = {"touser": contact.contact_id, "msgtype": "text", "text": {"content": text}}
         result: DeliveryResult | None = None
         for _ in range(2):  # an expired token is bought again once; the send certainly did not go

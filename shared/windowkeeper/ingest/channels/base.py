@@ -119,6 +119,25 @@ def same(expected: str | bytes, received: str | bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
+def check_header(request: InboundRequest, header: str, expected: str, *, what: str) -> None:
+    """The header must equal ``expected`` (constant-time); ``what`` says what it should be."""
+    received = request.header(header.lower())
+    if received is None:
+        raise InboundRefused("signature_missing", f"The {header} header is missing.")
+    if not same(expected, received.strip()):
+        raise InboundRefused("signature_mismatch", f"The {header} header is not {what}.")
+
+
+class JsonPlatform:
+    """The answers of a platform that posts JSON and wants a 200 back, with no GET handshake."""
+
+    def ack(self, events: int) -> ChannelAnswer:
+        return ChannelAnswer(200, {"status": "ok", "events": events})
+
+    def handshake(self, request: InboundRequest, credentials: Credentials) -> ChannelAnswer | None:
+        return None  # the platform proves the URL with a signed POST (or not at all)
+
+
 STOP_SCOPES = frozenset({ConsentScope.ALL})
 
 

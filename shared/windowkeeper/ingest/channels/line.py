@@ -26,20 +26,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.channels.base import (
-    ChannelAnswer,
     ChannelEvents,
     Credentials,
-    InboundRefused,
     InboundRequest,
+    JsonPlatform,
     UnparsableBody,
+    check_header,
     credential,
     hmac_sha256,
-    same,
 )
 from windowkeeper.ingest.normalize.common import first_problem
 from windowkeeper.policy.model import Channel, CustomerActionKind
 
-SIGNATURE_HEADER = "x-line-signature"
+SIGNATURE_HEADER = "X-Line-Signature"
 IGNORED_TYPES = frozenset(
     {
         "accountLink",
@@ -90,20 +89,14 @@ class LineWebhook(_Model):
     events: list[dict[str, Any]]
 
 
-class LineInbound:
+class LineInbound(JsonPlatform):
     channel = Channel.LINE
 
     def verify(self, request: InboundRequest, credentials: Credentials, now: datetime) -> None:
-        secret = credential(credentials, "channel_secret")
-        received = request.header(SIGNATURE_HEADER)
-        if received is None:
-            raise InboundRefused("signature_missing", "The X-Line-Signature header is missing.")
-        expected = base64.b64encode(hmac_sha256(secret, request.body)).decode()
-        if not same(expected, received.strip()):
-            raise InboundRefused(
-                "signature_mismatch",
-                "The X-Line-Signature header is not the body signed with the channel secret.",
-            )
+        signed = base64.b64encode(
+            hmac_sha256(credential(credentials, "channel_secret"), request.body)
+        ).decode()
+        check_header(request, SIGNATURE_HEADER, signed, what="the body signed with the channel secret")
 
     def parse(self, request: InboundRequest, account: AccountConfig, out: ChannelEvents) -> None:
         payload = out.json_body(request.body)
@@ -123,12 +116,6 @@ class LineInbound:
             raise UnparsableBody("schema_invalid", "; ".join(problems))
         for problem in problems:  # the rest of the batch still lands; the body is kept to look at
             out.unknown(f"invalid_event ({problem})")
-
-    def ack(self, events: int) -> ChannelAnswer:
-        return ChannelAnswer(200, {"status": "ok", "events": events})
-
-    def handshake(self, request: InboundRequest, credentials: Credentials) -> ChannelAnswer | None:
-        return None  # LINE verifies the URL with a signed POST of an empty event list
 
     @staticmethod
     def _event(event: LineEvent, out: ChannelEvents) -> None:

@@ -24,19 +24,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.channels.base import (
-    ChannelAnswer,
     ChannelEvents,
     Credentials,
-    InboundRefused,
     InboundRequest,
+    JsonPlatform,
     UnparsableBody,
+    check_header,
     credential,
-    same,
 )
 from windowkeeper.ingest.normalize.common import first_problem
 from windowkeeper.policy.model import Channel, CustomerActionKind
 
-SECRET_HEADER = "x-telegram-bot-api-secret-token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 START_COMMAND = "/start"
 
 
@@ -108,21 +107,12 @@ class TgUpdate(_Model):
     my_chat_member: TgChatMemberUpdated | None = None
 
 
-class TelegramInbound:
+class TelegramInbound(JsonPlatform):
     channel = Channel.TELEGRAM
 
     def verify(self, request: InboundRequest, credentials: Credentials, now: datetime) -> None:
-        expected = credential(credentials, "webhook_secret_token")
-        received = request.header(SECRET_HEADER)
-        if received is None:
-            raise InboundRefused(
-                "signature_missing", "The X-Telegram-Bot-Api-Secret-Token header is missing."
-            )
-        if not same(expected, received):
-            raise InboundRefused(
-                "signature_mismatch",
-                "The X-Telegram-Bot-Api-Secret-Token header is not the secret token set with setWebhook.",
-            )
+        secret = credential(credentials, "webhook_secret_token")
+        check_header(request, SECRET_HEADER, secret, what="the secret token set with setWebhook")
 
     def parse(self, request: InboundRequest, account: AccountConfig, out: ChannelEvents) -> None:
         payload = out.json_body(request.body)
@@ -141,12 +131,6 @@ class TelegramInbound:
         else:
             kinds = sorted(k for k in payload if k != "update_id") if isinstance(payload, dict) else []
             out.unknown(kinds[0] if kinds else "empty_update")
-
-    def ack(self, events: int) -> ChannelAnswer:
-        return ChannelAnswer(200, {"status": "ok", "events": events})
-
-    def handshake(self, request: InboundRequest, credentials: Credentials) -> ChannelAnswer | None:
-        return None  # setWebhook is a call we make; Telegram never probes the URL
 
     # ------------------------------------------------------------------------------------------
 

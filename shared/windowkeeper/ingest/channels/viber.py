@@ -24,20 +24,19 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.channels.base import (
-    ChannelAnswer,
     ChannelEvents,
     Credentials,
-    InboundRefused,
     InboundRequest,
+    JsonPlatform,
     UnparsableBody,
+    check_header,
     credential,
     hmac_sha256,
-    same,
 )
 from windowkeeper.ingest.normalize.common import first_problem
 from windowkeeper.policy.model import Channel
 
-SIGNATURE_HEADER = "x-viber-content-signature"
+SIGNATURE_HEADER = "X-Viber-Content-Signature"
 STATUS_EVENTS = frozenset({"delivered", "seen", "failed"})
 IGNORED_EVENTS = frozenset({"webhook", "conversation_started", "client_status"})
 
@@ -70,19 +69,12 @@ class ViberCallback(_Model):
     desc: str | None = None  # failed
 
 
-class ViberInbound:
+class ViberInbound(JsonPlatform):
     channel = Channel.VIBER
 
     def verify(self, request: InboundRequest, credentials: Credentials, now: datetime) -> None:
-        token = credential(credentials, "auth_token")
-        received = request.header(SIGNATURE_HEADER)
-        if received is None:
-            raise InboundRefused("signature_missing", "The X-Viber-Content-Signature header is missing.")
-        if not same(hmac_sha256(token, request.body).hex(), received.strip().lower()):
-            raise InboundRefused(
-                "signature_mismatch",
-                "The X-Viber-Content-Signature header is not the body signed with the bot's auth token.",
-            )
+        signed = hmac_sha256(credential(credentials, "auth_token"), request.body).hex()
+        check_header(request, SIGNATURE_HEADER, signed, what="the body signed with the bot's auth token")
 
     def parse(self, request: InboundRequest, account: AccountConfig, out: ChannelEvents) -> None:
         payload = out.json_body(request.body)
@@ -121,12 +113,6 @@ class ViberInbound:
             out.ignored()
         else:
             out.unknown(event)
-
-    def ack(self, events: int) -> ChannelAnswer:
-        return ChannelAnswer(200, {"status": "ok", "events": events})
-
-    def handshake(self, request: InboundRequest, credentials: Credentials) -> ChannelAnswer | None:
-        return None  # Viber checks the URL with a signed POST (event "webhook"), not a GET
 
     @staticmethod
     def _message(callback: ViberCallback, sender: ViberUser, out: ChannelEvents) -> None:

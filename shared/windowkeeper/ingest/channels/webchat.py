@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.ingest.channels.base import (
-    ChannelAnswer,
     ChannelEvents,
     Credentials,
     InboundRefused,
     InboundRequest,
+    JsonPlatform,
     UnparsableBody,
     credential,
     hmac_sha256,
@@ -97,7 +97,7 @@ def visitor_claims(request: InboundRequest, widget_secret: str, now: datetime) -
     return claims
 
 
-class WebChatInbound:
+class WebChatInbound(JsonPlatform):
     channel = Channel.WEBCHAT
 
     def verify(self, request: InboundRequest, credentials: Credentials, now: datetime) -> None:
@@ -121,12 +121,6 @@ class WebChatInbound:
             text=event.text,
             display_name=claims.get("name") if isinstance(claims.get("name"), str) else None,
         )
-
-    def ack(self, events: int) -> ChannelAnswer:
-        return ChannelAnswer(200, {"status": "ok", "events": events})
-
-    def handshake(self, request: InboundRequest, credentials: Credentials) -> ChannelAnswer | None:
-        return None
 
 
 READER = WebChatInbound()
