@@ -74,7 +74,10 @@ class ConsentChangedDetail(_Detail):
     """A contact's consent changed: a STOP/START keyword, an opt-in, Meta's user_preferences, an agent."""
 
     at: Instant
-    source: str = Field(description="keyword, marketing_opt_in, user_preferences, error_131050, agent...")
+    source: str = Field(
+        description="keyword, marketing_opt_in, user_preferences, error_131050, agent, <channel>_follow, "
+        "telegram_blocked, viber_unsubscribed, line_unfollow, wechat_unsubscribe, api, api_consent..."
+    )
     opted_out: list[str] = Field(description="Scopes opted out of (all, marketing, outside_window).")
     opted_in: list[str] | None = Field(None, description="Scopes opted in to (webhook-driven changes).")
     scope: str | None = Field(None, description="The scope an agent recorded (agent changes).")
