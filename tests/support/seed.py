@@ -53,7 +53,7 @@ def contact_record(
         last_customer_action_ms=last_ms,
         last_customer_action_kind=CustomerActionKind.MESSAGE if last_ms is not None else None,
         account_shard=account_shard_key(channel, account_id, contact_id) if listed else None,
-        **attributes,
+        **{"last_activity_ms": last_ms, **attributes},  # as the webhook: the inbox lists it too
     )
 
 

@@ -66,6 +66,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/send_claims.py", "claim_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "record_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation_log.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/conversation_log.py", "record_preview"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "read_contact_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "update_contact"): frozenset({SEND}),
