@@ -25,9 +25,11 @@ from windowkeeper_tools.simulator.payloads import customer_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-INBOX_PREFIX = "44770090512"  # 25 WhatsApp contacts 4477009051200..24: more than one page (20)
+INBOX_PREFIX = "4477009051"  # 55 WhatsApp contacts 447700905100..54: more than one page (50)
+CONTACTS = 55
+PAGE = 50
 TAG_CONTACT = "psid-inbox-late"
-TEMPLATE_CONTACT = "447700905199"
+TEMPLATE_CONTACT = "447700906199"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def inbox(stack: LocalStack) -> LocalStack:
     assert stack.simulator is not None
     sim = stack.simulator.simulator
     now = datetime.now(UTC)
-    for index in range(25):
+    for index in range(CONTACTS):
         delivery = sim.customer_writes(
             Channel.WHATSAPP,
             "3333",
@@ -64,19 +66,19 @@ def test_search_names_previews_and_load_more(page: Any) -> None:
 
     page.get_by_label("Search conversations").fill(INBOX_PREFIX)
     rows = page.locator("button.conversation")
-    expect(rows).to_have_count(20, timeout=10_000)
+    expect(rows).to_have_count(PAGE, timeout=10_000)
     newest = conversation_button(page, f"{INBOX_PREFIX}00")
     expect(newest.locator(".name")).to_have_text(customer_name(f"{INBOX_PREFIX}00"))
     expect(newest.locator(".preview")).to_have_text("Question number 0: is the tent waterproof?")
     more = page.get_by_role("button", name="Load more conversations")
     expect(more).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "console-inbox.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-inbox.png"))  # the viewport: tools and first rows
     more.click()
-    expect(rows).to_have_count(25)
+    expect(rows).to_have_count(CONTACTS)
     expect(more).to_be_hidden()
-    keys = [rows.nth(i).get_attribute("data-key") or "" for i in range(25)]
-    assert [k.rsplit("/", 1)[1] for k in keys] == [f"{INBOX_PREFIX}{i:02d}" for i in range(25)]
+    keys = [rows.nth(i).get_attribute("data-key") or "" for i in range(CONTACTS)]
+    assert [k.rsplit("/", 1)[1] for k in keys] == [f"{INBOX_PREFIX}{i:02d}" for i in range(CONTACTS)]
 
     # Search by name; the sort toggle asks for open windows closing soonest first.
     name = customer_name(f"{INBOX_PREFIX}07")
@@ -91,7 +93,7 @@ def test_search_names_previews_and_load_more(page: Any) -> None:
     expect(conversation_button(page, f"{INBOX_PREFIX}07")).to_be_visible()
     page.get_by_label("Search conversations").fill(INBOX_PREFIX)
     page.get_by_label("Sort conversations").select_option("closing")
-    expect(rows.first).to_have_attribute("data-key", f"whatsapp/3333/{INBOX_PREFIX}24")
+    expect(rows.first).to_have_attribute("data-key", f"whatsapp/3333/{INBOX_PREFIX}{CONTACTS - 1}")
     page.get_by_label("Search conversations").fill("nobody-has-this-name")
     expect(page.locator("#list-empty")).to_have_text("No conversation matches this search.")
     page.get_by_label("Search conversations").fill("")
@@ -102,6 +104,8 @@ def test_one_click_applies_the_tag_an_option_names(page: Any) -> None:
     from playwright.sync_api import expect
 
     page.get_by_label("Search conversations").fill(TAG_CONTACT)
+    # Messenger messages carry no name: the inbox asked Meta's User Profile API (the simulator).
+    expect(conversation_button(page, TAG_CONTACT).locator(".name")).to_have_text(customer_name(TAG_CONTACT))
     conversation_button(page, TAG_CONTACT).click()
     expect(page.locator("#detail-meta")).to_contain_text(TAG_CONTACT)
     page.get_by_label("Message", exact=True).fill("A new zip is in the post.")

@@ -41,3 +41,10 @@ class ContactReader(Protocol):
         """The contacts whose customer acted at or after ``since_ms`` (at most ``cap`` read), and
         whether that was all of them."""
         ...
+
+    def fill_display_name(
+        self, channel: Channel, account_id: str, contact_id: str, *, name: str | None, retry_after_ms: int
+    ) -> None:
+        """Store a looked-up name unless the contact has one (a webhook's is newer), or, with
+        ``name=None``, that no lookup is worth trying before ``retry_after_ms``."""
+        ...

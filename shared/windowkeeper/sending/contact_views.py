@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import contact_as_of
@@ -311,6 +313,7 @@ class ContactViews(ContactsBase):
         else:
             rows, next_after = self._newest_activity(accounts, q, after, limit)
             complete = True
+        rows = self._with_profile_names(rows, now)
         return {
             "status": "ok",
             "as_of": iso(now),
@@ -321,6 +324,44 @@ class ContactViews(ContactsBase):
             ),
             "complete": complete,
         }
+
+    def _with_profile_names(
+        self, rows: list[tuple[AccountConfig, ContactRecord]], now: datetime
+    ) -> list[tuple[AccountConfig, ContactRecord]]:
+        """Rows without a name get one from Meta's User Profile API: at most
+        ``PROFILE_LOOKUPS_PER_PAGE`` a page, only for people who messaged (Meta's condition for
+        the lookup), kept on the contact; a lookup that gives nothing is not repeated for a day."""
+        if self.profiles is None:
+            return rows
+        wanted = [
+            index
+            for index, (_, record) in enumerate(rows)
+            if record.display_name is None
+            and record.channel in PROFILE_CHANNELS
+            and record.last_customer_action_ms is not None
+            and (record.profile_retry_after_ms or 0) <= to_ms(now)
+        ][:PROFILE_LOOKUPS_PER_PAGE]
+        if not wanted:
+            return rows
+        lookup = self.profiles()
+        named = list(rows)
+        for index in wanted:
+            account, record = rows[index]
+            try:
+                name = lookup.user_profile_name(account, record.contact_id)
+                self.stores.contacts.fill_display_name(
+                    record.channel,
+                    record.account_id,
+                    record.contact_id,
+                    name=name,
+                    retry_after_ms=to_ms(now + PROFILE_RETRY_AFTER),
+                )
+            except Exception:  # a best-effort name must never fail the listing
+                logger.warning("a profile name lookup failed", extra={"channel": record.channel.value})
+                continue
+            if name is not None:
+                named[index] = (account, record.model_copy(update={"display_name": name}))
+        return named
 
     def _newest_activity(
         self, accounts: Sequence[AccountConfig], q: str | None, after: SortKey | None, limit: int
@@ -462,6 +503,12 @@ class ContactViews(ContactsBase):
                 for a in map(self._with_templates, self.accounts.list_for_tenant(principal.tenant_id))
             ],
         }
+
+
+PROFILE_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})  # WhatsApp names come with webhooks
+PROFILE_LOOKUPS_PER_PAGE = 3  # each waits at most 0.5 s (graph.client.PROFILE_TIMEOUT_SECONDS)
+PROFILE_RETRY_AFTER = timedelta(days=1)
+logger = Logger(child=True)
 
 
 def longest_free_form_window(channel: Channel) -> timedelta:

@@ -169,6 +169,8 @@ class ContactRecord(BaseModel):
     # The newest customer activity of any kind the inbox lists (a message, a comment...): set
     # with the window and with a comment, so comment-only contacts are in "inbox-index".
     last_activity_ms: int | None = None
+    # No User Profile API lookup for the name before this instant (the last one gave nothing).
+    profile_retry_after_ms: int | None = None
 
     # The inbox's preview of the newest message either way (``store.message_preview``): the
     # webhook's one contact write and the send path set it, newest ``last_message_key`` wins.

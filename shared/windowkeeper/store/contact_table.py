@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from windowkeeper import aws
 from windowkeeper.policy.model import Channel
 from windowkeeper.store.contact_item import ContactRecord, contact_item_key, plain
@@ -104,6 +106,29 @@ class ContactTable:
                     break
                 arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return found, True
+
+    def fill_display_name(
+        self, channel: Channel, account_id: str, contact_id: str, *, name: str | None, retry_after_ms: int
+    ) -> None:
+        """Never overwrites a name (the webhook's is the customer's newest) nor creates an item."""
+        if name is not None:
+            update = "SET display_name = :value"
+            condition = "attribute_exists(pk) AND attribute_not_exists(display_name)"
+            value: Any = name
+        else:
+            update = "SET profile_retry_after_ms = :value"
+            condition = "attribute_exists(pk)"
+            value = retry_after_ms
+        try:
+            aws.table(self.table_name).update_item(
+                Key=contact_item_key(channel, account_id, contact_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues={":value": value},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
 
 def _read_shard(

@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID
+from tests.support.accounts import IG_ACCOUNT_ID, PAGE_ID, PAGE_TOKEN
 from tests.support.events import agent_claims
+from tests.support.meta import graph_error_body
 from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending import contact_views
 from windowkeeper.store.keys import ACCOUNT_SHARDS, account_shard_key, shard_of
+from windowkeeper.wiring import send as send_wiring
 
 from .conftest import NOW, ContactsStack
 
@@ -156,3 +159,52 @@ def test_a_search_under_a_tiny_read_budget_still_finds_every_match(
     monkeypatch.setattr(contact_views, "INBOX_READ_BUDGET", 16)  # each shard reads limit + 1 = 4
     pages = walk(stack, {"q": "bruno", "limit": "3"})
     assert [c for page in pages for c in page] == ids[1::6]
+
+
+def profile_answers(request: httpx.Request) -> httpx.Response:
+    """Meta's User Profile API for two Messenger people; anything else is an unknown object."""
+    known = {"7500000000000001": ("Lucía", "Fernández"), "7500000000000002": ("Kemal", "Yilmaz")}
+    contact_id = request.url.path.rsplit("/", 1)[-1]
+    if request.method == "GET" and contact_id in known:
+        first, last = known[contact_id]
+        return httpx.Response(200, json={"id": contact_id, "first_name": first, "last_name": last})
+    return httpx.Response(400, json=graph_error_body(100, None))
+
+
+def test_names_the_webhooks_did_not_carry_come_from_the_user_profile_api_once(
+    stack: ContactsStack,
+) -> None:
+    for index in range(1, 6):  # 5 unnamed Messenger people, the newest first
+        stack.seed_contact(
+            Channel.MESSENGER, PAGE_ID, f"750000000000000{index}", customer_wrote_ago=timedelta(minutes=index)
+        )
+    stack.seed_contact(
+        Channel.MESSENGER,
+        PAGE_ID,
+        "7500000000000009",
+        customer_wrote_ago=timedelta(seconds=1),
+        display_name="Ana",
+    )
+    stack.meta.success = profile_answers
+    graph = stack.meta.graph_client(lambda _account: PAGE_TOKEN, max_attempts=1)
+    send_wiring.contacts_service().profiles = lambda: graph
+
+    _, first = stack.call("GET", "/v1/conversations", query={"channel": "messenger"})
+    names = {r["contact_id"]: r["display_name"] for r in first["conversations"]}
+    assert names["7500000000000001"] == "Lucía Fernández"
+    assert names["7500000000000002"] == "Kemal Yilmaz"
+    assert names["7500000000000009"] == "Ana"  # a name the webhook carried is never looked up
+    asked = [r.url.path.rsplit("/", 1)[-1] for r in stack.meta.requests]
+    assert asked == ["7500000000000001", "7500000000000002", "7500000000000003"]  # 3 a page at most
+    assert all(r.headers["authorization"] == f"Bearer {PAGE_TOKEN}" for r in stack.meta.requests)
+    assert stack.contact(Channel.MESSENGER, PAGE_ID, "7500000000000001").display_name == "Lucía Fernández"
+
+    stack.meta.requests.clear()
+    _, second = stack.call("GET", "/v1/conversations", query={"channel": "messenger"})
+    asked = [r.url.path.rsplit("/", 1)[-1] for r in stack.meta.requests]
+    assert asked == ["7500000000000004", "7500000000000005"]  # named ones and 3 (refused) wait
+    assert stack.contact(Channel.MESSENGER, PAGE_ID, "7500000000000003").profile_retry_after_ms == to_ms(
+        NOW + timedelta(days=1)
+    )
+    assert {r["contact_id"]: r["display_name"] for r in second["conversations"]}["7500000000000003"] is None
+    graph.close()

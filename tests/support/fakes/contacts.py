@@ -54,6 +54,17 @@ class InMemoryContacts:
             ShardRead(matches=[r for r in mine if (after is None or activity_key(r) < after) and accept(r)])
         ]
 
+    def fill_display_name(
+        self, channel: Channel, account_id: str, contact_id: str, *, name: str | None, retry_after_ms: int
+    ) -> None:
+        record = self.records.get((channel, account_id, contact_id))
+        if record is None:
+            return
+        if name is not None and record.display_name is None:
+            self.put(record.model_copy(update={"display_name": name}))
+        elif name is None:
+            self.put(record.model_copy(update={"profile_retry_after_ms": retry_after_ms}))
+
     def acted_since(
         self, channel: Channel, account_id: str, *, tenant_id: str, since_ms: int, cap: int
     ) -> tuple[list[ContactRecord], bool]:

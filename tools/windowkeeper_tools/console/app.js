@@ -37,7 +37,7 @@ const TEMPLATE_PATHS = new Set(["utility_template", "marketing_template", "authe
 const TEMPLATE_CATEGORY = { utility_template: "UTILITY", marketing_template: "MARKETING", authentication_template: "AUTHENTICATION" };
 // The tag each tag path applies in the composer (one click on the option).
 const PATH_TAGS = { human_agent: "HUMAN_AGENT" };
-const CONVERSATIONS_PAGE = 20;
+const CONVERSATIONS_PAGE = 50; // as many as the list showed before paging
 const CHANNEL_LABELS = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
 const SCOPE_LABELS = { all: "All messages", marketing: "Marketing", outside_window: "Outside the reply window" };
 const ACTION_LABELS = { opt_out: "opt-out", opt_in: "opt-in" };
