@@ -47,6 +47,7 @@ from windowkeeper.store.health_records import WHAT_TO_DO
 from windowkeeper.store.inbox_records import (
     CLOSING_READ_MAX,
     INBOX_READ_BUDGET,
+    INBOX_SHARDS,
     Q_MAX_CHARS,
     InboxSort,
     ShardRead,
@@ -56,7 +57,6 @@ from windowkeeper.store.inbox_records import (
     encode_inbox_cursor,
     matches_search,
 )
-from windowkeeper.store.keys import ACCOUNT_SHARDS
 
 
 @dataclass
@@ -367,7 +367,7 @@ class ContactViews(ContactsBase):
         self, accounts: Sequence[AccountConfig], q: str | None, after: SortKey | None, limit: int
     ) -> tuple[list[tuple[AccountConfig, ContactRecord]], SortKey | None]:
         """One page by newest activity: every shard read to its frontier, merged (``inbox_records``)."""
-        shards = max(1, len(accounts) * ACCOUNT_SHARDS)
+        shards = max(1, len(accounts) * INBOX_SHARDS)
         budget = max(limit + 1, INBOX_READ_BUDGET // shards)
         reads: list[tuple[AccountConfig, ShardRead]] = []
         for account in accounts:

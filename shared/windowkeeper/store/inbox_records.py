@@ -33,8 +33,10 @@ from typing import Any, Literal
 
 from windowkeeper.store.audit_records import InvalidCursorError
 from windowkeeper.store.contact_item import ContactRecord
+from windowkeeper.store.keys import ACCOUNT_SHARDS
 
 InboxSort = Literal["recent", "closing"]
+INBOX_SHARDS = ACCOUNT_SHARDS  # inbox-index shares account-index's hash key
 SortKey = tuple[int, str]  # (ms, contact pk): a total order, compared as a tuple
 
 INBOX_READ_BUDGET = 2_000  # contact items one ``recent`` request reads at most, all shards together
