@@ -23,14 +23,19 @@ BASE_MS = 1_795_000_000_000
 PAGE = "1111"
 _contacts = itertools.count(1)
 
-message = st.builds(
-    MessagePreview,
-    at_ms=st.integers(BASE_MS, BASE_MS + 3),  # few instants: ties are common
-    message_id=st.sampled_from(["m.a", "m.b", "m.c", "wamid.z"]),
-    direction=st.sampled_from(["in", "out"]),
-    kind=st.just("text"),
-    text=st.text(max_size=150),
-)
+
+@st.composite
+def message(draw: st.DrawFn) -> MessagePreview:
+    """A message of its own id (ids are unique in a history: one id is one message)."""
+    direction = draw(st.sampled_from(["in", "out"]))
+    message_id = f"{direction}.{draw(st.sampled_from(['a', 'b', 'c']))}"
+    return MessagePreview(
+        at_ms=draw(st.integers(BASE_MS, BASE_MS + 3)),  # few instants: ties are common
+        message_id=message_id,
+        direction="in" if direction == "in" else "out",
+        kind="text",
+        text=draw(st.text(max_size=150)),
+    )
 
 
 def deliver(table: str, contact_id: str, preview: MessagePreview) -> None:
@@ -51,7 +56,10 @@ def deliver(table: str, contact_id: str, preview: MessagePreview) -> None:
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(messages=st.lists(message, min_size=1, max_size=8), seed=st.integers(0, 2**32 - 1))
+@given(
+    messages=st.lists(message(), min_size=1, max_size=8, unique_by=lambda m: m.message_id),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_any_order_and_duplication_keeps_the_newest_preview(
     aws: Resources, messages: list[MessagePreview], seed: int
 ) -> None:
