@@ -11,7 +11,7 @@ handlers ``send_app`` installs (``install_api_error_handlers``).
 - ``POST /v1/contacts/{channel}/{account_id}/{contact_id}/consent`` ``{"scope", "action", "note"?}``
 - ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}/decisions?limit=&cursor=``
 - ``GET  /v1/contacts/{channel}/{account_id}/{contact_id}/messages?limit=``
-- ``GET  /v1/conversations?channel=&account_id=&limit=``
+- ``GET  /v1/conversations?channel=&account_id=&sort=recent|closing&q=&limit=&cursor=``
 - ``GET  /v1/accounts``
 """
 
@@ -33,6 +33,7 @@ from windowkeeper.observability import metrics
 from windowkeeper.policy.model import Channel
 from windowkeeper.sending.api_models import AuditFilters, ConsentRequest, HandoverRequest
 from windowkeeper.sending.contacts_service import ContactRef
+from windowkeeper.store.inbox_records import InboxSort
 from windowkeeper.wiring import send as wiring
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # untyped upstream
@@ -163,6 +164,15 @@ def get_messages(channel: str, account_id: str, contact_id: str) -> Response[Any
     return json_response(200, body)
 
 
+def _inbox_sort() -> InboxSort:
+    raw = _query("sort") or "recent"
+    if raw == "recent":
+        return "recent"
+    if raw == "closing":
+        return "closing"
+    raise ApiError(400, "invalid_request", "The request is not valid: sort: 'recent' or 'closing'.")
+
+
 @router.get("/v1/conversations")
 def get_conversations() -> Response[Any]:
     principal = _principal()
@@ -173,6 +183,9 @@ def get_conversations() -> Response[Any]:
         account_id=_account_query(),
         limit=_limit(CONVERSATIONS_DEFAULT_LIMIT),
         now=utc_now(),
+        sort=_inbox_sort(),
+        q=(_query("q") or "").strip() or None,
+        cursor=_query("cursor"),
     )
     _count("ConversationListViews")
     return json_response(200, body)

@@ -47,7 +47,7 @@ def test_table_key_schema_and_indexes_match_the_template(aws: Resources) -> None
     assert (
         set(created_indexes)
         == set(declared_indexes)
-        == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.AUDIT_INDEX}
+        == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.INBOX_INDEX, keys.AUDIT_INDEX}
     )
     for name, declared_index in declared_indexes.items():
         assert created_indexes[name]["KeySchema"] == declared_index["KeySchema"]

@@ -52,8 +52,11 @@ def contact_record(
         contact_id=contact_id,
         last_customer_action_ms=last_ms,
         last_customer_action_kind=CustomerActionKind.MESSAGE if last_ms is not None else None,
-        account_shard=account_shard_key(channel, account_id, contact_id) if listed else None,
-        **attributes,
+        **{  # as the webhook: a contact that acted is in the account index and the inbox
+            "account_shard": account_shard_key(channel, account_id, contact_id) if listed else None,
+            "last_activity_ms": last_ms,
+            **attributes,
+        },
     )
 
 

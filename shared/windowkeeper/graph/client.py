@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random as random_module
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +176,30 @@ class GraphClient:
             url = paging.get("next") if isinstance(paging, dict) else None
             params = None  # the next link carries every parameter, the cursor included
         return found
+
+    def user_profile_name(self, account: AccountConfig, contact_id: str) -> str | None:
+        """The person's name from Meta's User Profile API, or None when Meta gives none or refuses.
+
+        Messenger ``GET /{PSID}?fields=first_name,last_name``, Instagram ``GET /{IGSID}?fields=
+        name,username`` (the name, else ``@username``), with the Page token. One attempt with a
+        short timeout and no retry: the inbox asks on a read and may ask again later.
+        """
+        fields = PROFILE_FIELDS.get(account.channel)
+        if fields is None or not _PATH_SAFE_ID.fullmatch(contact_id):  # an id, never a path
+            return None
+        headers = {"Authorization": f"Bearer {self._token_provider(account)}"}
+        try:
+            response = self._http.get(
+                f"/{self.version}/{contact_id}",
+                params={"fields": fields},
+                headers=headers,
+                timeout=PROFILE_TIMEOUT_SECONDS,
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        return profile_display_name(_json_object(response))
 
     def _get_page(self, url: str, params: dict[str, str] | None, headers: dict[str, str]) -> httpx.Response:
         """One page, retried on throttling, 5xx and connection failures (a read repeats nothing)."""
@@ -430,6 +455,24 @@ class TemplateListError(RuntimeError):
 
 # The fields a template registry needs (W12): what the engine and the console read.
 TEMPLATE_FIELDS = "name,language,status,category,components,quality_score"
+PROFILE_FIELDS = {Channel.MESSENGER: "first_name,last_name", Channel.INSTAGRAM: "name,username"}
+PROFILE_TIMEOUT_SECONDS = 0.5  # the inbox waits on it: at most a few per page
+_PATH_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # PSIDs and IGSIDs are digits
+
+
+def profile_display_name(profile: dict[str, Any]) -> str | None:
+    """The name a User Profile API answer gives: first and last name, else name, else @username."""
+    parts = [profile.get("first_name"), profile.get("last_name")]
+    full = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    if full:
+        return full[:200]
+    name = profile.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:200]
+    username = profile.get("username")
+    if isinstance(username, str) and username.strip():
+        return f"@{username.strip()}"[:200]
+    return None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -16,6 +16,7 @@ from windowkeeper.events import DetailType
 from windowkeeper.ingest.observations import ContactKey, Observation, OwnerKind
 from windowkeeper.policy.model import ConsentScope, CustomerActionKind, EntryPoint
 from windowkeeper.store.contact_item import StoredOptIn
+from windowkeeper.store.message_preview import MessagePreview
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class ContactDelta:
     country_code: str | None = None
     whatsapp_user_id: str | None = None
     display_name: str | None = None
+    # The newest logged message of the POST (the inbox's preview) and the newest customer activity
+    # the inbox lists (window opener or comment): ridden on the write, never a reason for one.
+    preview: MessagePreview | None = None
+    activity_ms: int | None = None
 
     @property
     def needs_write(self) -> bool:
@@ -140,6 +145,25 @@ def _collapse_one(key: ContactKey, ordered: list[Observation]) -> ContactDelta:
         country_code=_last(o.country_code for o in ordered),
         whatsapp_user_id=_last(o.whatsapp_user_id for o in ordered),
         display_name=_last(o.display_name for o in ordered),
+        preview=_preview(ordered),
+        activity_ms=max((o.at_ms for o in ordered if o.opens_window or o.comment_id), default=None),
+    )
+
+
+def _preview(ordered: list[Observation]) -> MessagePreview | None:
+    """The newest message with a log line (by instant, then message id, like the stored key)."""
+    logged = [o for o in ordered if o.log is not None]
+    if not logged:
+        return None
+    newest = max(logged, key=lambda o: (o.at_ms, o.log.message_id if o.log else ""))
+    line = newest.log
+    assert line is not None
+    return MessagePreview(
+        at_ms=newest.at_ms,
+        message_id=line.message_id,
+        direction=line.direction,
+        kind=line.kind,
+        text=line.text,
     )
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from windowkeeper import errors
 from windowkeeper.accounts import AccountConfig
 from windowkeeper.asof import contact_as_of
 from windowkeeper.auth import Principal
-from windowkeeper.instants import from_ms
+from windowkeeper.instants import from_ms, to_ms
 from windowkeeper.ownership import ConversationState, conversation_state, effective_owner
 from windowkeeper.policy.model import (
     AccountProfile,
@@ -24,6 +26,7 @@ from windowkeeper.policy.model import (
     SenderKind,
     WindowClosings,
 )
+from windowkeeper.policy.rules import AD_WINDOW, WINDOW, rules_of
 from windowkeeper.sending.api_models import AuditFilters
 from windowkeeper.sending.contact_json import consent_json, iso, owner_json, windows_json
 from windowkeeper.sending.contacts_base import (
@@ -41,6 +44,19 @@ from windowkeeper.store.audit_records import (
 )
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.health_records import WHAT_TO_DO
+from windowkeeper.store.inbox_records import (
+    CLOSING_READ_MAX,
+    INBOX_READ_BUDGET,
+    INBOX_SHARDS,
+    Q_MAX_CHARS,
+    InboxSort,
+    ShardRead,
+    SortKey,
+    activity_key,
+    decode_inbox_cursor,
+    encode_inbox_cursor,
+    matches_search,
+)
 
 
 @dataclass
@@ -246,16 +262,25 @@ class ContactViews(ContactsBase):
         account_id: str | None,
         limit: int,
         now: datetime,
+        sort: InboxSort = "recent",
+        q: str | None = None,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """The tenant's conversations, most recent customer action first, each labelled at ``now``.
+        """The tenant's conversations, each labelled at ``now``, a page at a time.
 
-        Reads GSI ``account-index``: one Query per shard of each account (newest first, at most
-        ``limit`` each), merged by ``last_customer_action_ms``.
+        ``sort=recent``: newest activity first (a message or a comment: GSI ``inbox-index``);
+        ``sort=closing``: open free-form windows, closing soonest first. ``q`` keeps the rows whose
+        display name or contact id holds it (case-insensitive). Reads are bounded and paged by a
+        seek cursor bound to the tenant and the filters (``store.inbox_records``).
         """
         if not 1 <= limit <= CONVERSATIONS_LIMIT_MAX:
             raise errors.InvalidInput(
                 "invalid_request",
                 f"The request is not valid: limit: between 1 and {CONVERSATIONS_LIMIT_MAX}.",
+            )
+        if q is not None and len(q) > Q_MAX_CHARS:
+            raise errors.InvalidInput(
+                "invalid_request", f"The request is not valid: q: at most {Q_MAX_CHARS} characters."
             )
         if account_id is not None:
             if channel is None:
@@ -269,20 +294,140 @@ class ContactViews(ContactsBase):
                 for a in self.accounts.list_for_tenant(principal.tenant_id)
                 if channel is None or a.channel is channel
             ]
-        records: list[tuple[AccountConfig, ContactRecord]] = []
-        for account in map(self._with_templates, accounts):  # the labels weigh template paths
-            records.extend((account, r) for r in self._recent_contacts(account, limit))
-        records.sort(key=lambda pair: (pair[1].last_customer_action_ms or 0, pair[1].pk), reverse=True)
+        filters = {
+            "sort": sort,
+            "q": q,
+            "channel": channel.value if channel else None,
+            "account_id": account_id,
+        }
+        try:
+            after = decode_inbox_cursor(cursor, principal.tenant_id, filters) if cursor else None
+        except InvalidCursorError as error:
+            raise errors.InvalidInput(
+                "invalid_cursor",
+                "The cursor is not one this listing handed out (another tenant, or other filters).",
+            ) from error
+        accounts = list(map(self._with_templates, accounts))  # the labels weigh template paths
+        if sort == "closing":
+            rows, next_after, complete = self._closing_soonest(accounts, q, after, limit, now)
+        else:
+            rows, next_after = self._newest_activity(accounts, q, after, limit)
+            complete = True
+        rows = self._with_profile_names(rows, now)
         return {
             "status": "ok",
             "as_of": iso(now),
-            "conversations": [self._row(account, record, now) for account, record in records[:limit]],
+            "sort": sort,
+            "conversations": [self._row(account, record, now) for account, record in rows],
+            "next_cursor": (
+                encode_inbox_cursor(principal.tenant_id, filters, next_after) if next_after else None
+            ),
+            "complete": complete,
         }
 
-    def _recent_contacts(self, account: AccountConfig, limit: int) -> list[ContactRecord]:
-        return self.stores.contacts.recent(
-            account.channel, account.account_id, tenant_id=account.tenant_id, limit=limit
-        )
+    def _with_profile_names(
+        self, rows: list[tuple[AccountConfig, ContactRecord]], now: datetime
+    ) -> list[tuple[AccountConfig, ContactRecord]]:
+        """Rows without a name get one from Meta's User Profile API: at most
+        ``PROFILE_LOOKUPS_PER_PAGE`` a page, only for people who messaged (Meta's condition for
+        the lookup), kept on the contact; a lookup that gives nothing is not repeated for a day."""
+        if self.profiles is None:
+            return rows
+        wanted = [
+            index
+            for index, (_, record) in enumerate(rows)
+            if record.display_name is None
+            and record.channel in PROFILE_CHANNELS
+            and record.last_customer_action_ms is not None
+            and (record.profile_retry_after_ms or 0) <= to_ms(now)
+        ][:PROFILE_LOOKUPS_PER_PAGE]
+        if not wanted:
+            return rows
+        lookup = self.profiles()
+        named = list(rows)
+        for index in wanted:
+            account, record = rows[index]
+            try:
+                name = lookup.user_profile_name(account, record.contact_id)
+                self.stores.contacts.fill_display_name(
+                    record.channel,
+                    record.account_id,
+                    record.contact_id,
+                    name=name,
+                    retry_after_ms=to_ms(now + PROFILE_RETRY_AFTER),
+                )
+            except Exception:  # a best-effort name must never fail the listing
+                logger.warning("a profile name lookup failed", extra={"channel": record.channel.value})
+                continue
+            if name is not None:
+                named[index] = (account, record.model_copy(update={"display_name": name}))
+        return named
+
+    def _newest_activity(
+        self, accounts: Sequence[AccountConfig], q: str | None, after: SortKey | None, limit: int
+    ) -> tuple[list[tuple[AccountConfig, ContactRecord]], SortKey | None]:
+        """One page by newest activity: every shard read to its frontier, merged (``inbox_records``)."""
+        shards = max(1, len(accounts) * INBOX_SHARDS)
+        budget = max(limit + 1, INBOX_READ_BUDGET // shards)
+        reads: list[tuple[AccountConfig, ShardRead]] = []
+        for account in accounts:
+            for read in self.stores.contacts.inbox(
+                account.channel,
+                account.account_id,
+                tenant_id=account.tenant_id,
+                after=after,
+                accept=lambda record: matches_search(record, q),
+                want=limit,
+                budget=budget,
+            ):
+                reads.append((account, read))
+        frontiers = [read.frontier for _, read in reads if read.frontier is not None]
+        floor = max(frontiers) if frontiers else None
+        rows = [
+            (account, record)
+            for account, read in reads
+            for record in read.matches
+            if floor is None or activity_key(record) >= floor
+        ]
+        rows.sort(key=lambda pair: activity_key(pair[1]), reverse=True)
+        if len(rows) > limit:
+            return rows[:limit], activity_key(rows[limit - 1][1])
+        return rows, floor
+
+    def _closing_soonest(
+        self,
+        accounts: Sequence[AccountConfig],
+        q: str | None,
+        after: SortKey | None,
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[tuple[AccountConfig, ContactRecord]], SortKey | None, bool]:
+        """One page of open free-form windows, closing soonest first; also whether every contact
+        that could have one was read (``CLOSING_READ_MAX`` per account)."""
+        keyed: list[tuple[SortKey, AccountConfig, ContactRecord]] = []
+        complete = True
+        for account in accounts:
+            since = now - longest_free_form_window(account.channel)
+            records, read_all = self.stores.contacts.acted_since(
+                account.channel,
+                account.account_id,
+                tenant_id=account.tenant_id,
+                since_ms=to_ms(since),
+                cap=CLOSING_READ_MAX,
+            )
+            complete = complete and read_all
+            profile = account.profile()
+            for record in records:
+                closes_at = self.window_closings(record.to_state(), profile).free_form_closes_at
+                if closes_at is None or closes_at <= now or not matches_search(record, q):
+                    continue
+                key = (to_ms(closes_at), record.pk)
+                if after is None or key > after:
+                    keyed.append((key, account, record))
+        keyed.sort(key=lambda entry: entry[0])
+        page = keyed[:limit]
+        next_after = page[-1][0] if len(keyed) > limit else None
+        return [(account, record) for _, account, record in page], next_after, complete
 
     def _row(self, account: AccountConfig, record: ContactRecord, now: datetime) -> dict[str, Any]:
         profile = account.profile()
@@ -294,10 +439,21 @@ class ContactViews(ContactsBase):
             "account_id": record.account_id,
             "contact_id": record.contact_id,
             "display_name": record.display_name,
+            "last_activity_at": iso(from_ms(record.last_activity_ms)),
             "last_customer_action": {
                 "at": iso(from_ms(record.last_customer_action_ms)),
                 "kind": record.last_customer_action_kind.value if record.last_customer_action_kind else None,
             },
+            "last_message": (
+                {
+                    "at": iso(from_ms(record.last_message_ms)),
+                    "direction": record.last_message_direction,
+                    "kind": record.last_message_kind,
+                    "text": record.last_message_text,
+                }
+                if record.last_message_ms is not None
+                else None
+            ),
             "state": label.value,
             "windows": windows_json(closings),
             "owner": owner_json(effective_owner(record, profile, now)),
@@ -347,6 +503,20 @@ class ContactViews(ContactsBase):
                 for a in map(self._with_templates, self.accounts.list_for_tenant(principal.tenant_id))
             ],
         }
+
+
+PROFILE_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM})  # WhatsApp names come with webhooks
+PROFILE_LOOKUPS_PER_PAGE = 3  # each waits at most 0.5 s (graph.client.PROFILE_TIMEOUT_SECONDS)
+PROFILE_RETRY_AFTER = timedelta(days=1)
+logger = Logger(child=True)
+
+
+def longest_free_form_window(channel: Channel) -> timedelta:
+    """The longest any free-form window of ``channel`` stays open after the customer's last
+    action, from the rules (every span, and the ad window: its start is a customer action too)."""
+    lengths = [span.length for rule in rules_of(WINDOW, channel) for span in rule.params.spans]
+    lengths += [rule.params.length for rule in rules_of(AD_WINDOW, channel)]
+    return max(lengths, default=timedelta(0))
 
 
 # The sender the state label is computed for: "a person in the console".

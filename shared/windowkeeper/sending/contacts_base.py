@@ -52,6 +52,12 @@ class ThreadControl(Protocol):
     def release_thread_control(self, account: AccountConfig, contact_id: str) -> DeliveryResult: ...
 
 
+class ProfileLookup(Protocol):
+    """Meta's User Profile API (``windowkeeper.graph.GraphClient.user_profile_name``)."""
+
+    def user_profile_name(self, account: AccountConfig, contact_id: str) -> str | None: ...
+
+
 EvaluatePaths = Callable[[ContactState, AccountProfile, Sender, datetime], Sequence[Option]]
 WindowClosingsFn = Callable[[ContactState, AccountProfile], WindowClosings]
 
@@ -78,6 +84,8 @@ class ContactsBase:
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
     metrics: Metrics | None = None  # counts TenantViolations, as the send path does
+    # Meta's User Profile API for names the webhooks did not carry (None: names stay as stored).
+    profiles: Callable[[], ProfileLookup] | None = None
 
     # --- loading ---------------------------------------------------------------------------------
     @property

@@ -164,8 +164,21 @@ class ContactRecord(BaseModel):
     due_kind: str | None = None
     due_window_ms: int | None = None  # last_customer_action_ms the notice was computed from
 
-    # Account listing (GSI "account-index").
+    # Account listing (GSI "account-index"; GSI "inbox-index" on last_activity_ms).
     account_shard: str | None = None
+    # The newest customer activity of any kind the inbox lists (a message, a comment...): set
+    # with the window and with a comment, so comment-only contacts are in "inbox-index".
+    last_activity_ms: int | None = None
+    # No User Profile API lookup for the name before this instant (the last one gave nothing).
+    profile_retry_after_ms: int | None = None
+
+    # The inbox's preview of the newest message either way (``store.message_preview``): the
+    # webhook's one contact write and the send path set it, newest ``last_message_key`` wins.
+    last_message_key: str | None = None
+    last_message_ms: int | None = None
+    last_message_direction: Literal["in", "out"] | None = None
+    last_message_kind: str | None = None
+    last_message_text: str | None = None
 
     version: int = 0
 

@@ -22,6 +22,8 @@ comment              ``pending_comment_ms``         comment id, ``pending_commen
 owner                ``routing_changed_ms``         owner, last activity (newest event naming one)
 thread app           ``routing_app_changed_ms``     ``routing_owner_app_id`` (take / pass / release)
 owner since          ``routing_explicit_ms`` / min  ``owner_since_ms`` (see ``owner_since``)
+inbox activity       ``last_activity_ms``           itself (GSI ``inbox-index``'s range key)
+message preview      ``last_message_key``           ``last_message_*`` (``store.message_preview``)
 ===================  =============================  =========================================
 
 Consent is kept per fact with its own instant, never as one list behind one guard: an older STOP
@@ -45,6 +47,7 @@ from typing import Any
 from windowkeeper.ingest.delta import ContactDelta
 from windowkeeper.store.contact_item import OPT_IN_SET, ContactRecord, consent_attribute, encode_opt_in
 from windowkeeper.store.keys import account_shard_key, contact_pk
+from windowkeeper.store.message_preview import is_newer_preview
 
 DUE_ATTRIBUTES = ("due_bucket", "due_at_ms", "due_kind", "due_window_ms")
 
@@ -60,7 +63,7 @@ class Part:
     append: dict[str, list[Any]] = field(default_factory=dict)
     add: dict[str, frozenset[str]] = field(default_factory=dict)  # DynamoDB ADD to a string set
     remove: tuple[str, ...] = ()
-    newer: dict[str, int] = field(default_factory=dict)  # attribute must be absent or < value
+    newer: dict[str, int | str] = field(default_factory=dict)  # attribute must be absent or < value
     older: dict[str, int] = field(default_factory=dict)  # attribute must be absent or > value
     equals: dict[str, Any] = field(default_factory=dict)  # attribute must equal value (None: absent)
 
@@ -253,6 +256,22 @@ class ContactPlanner:
             equals={"routing_explicit_ms": None},
         )
 
+    def inbox(self, delta: ContactDelta, old: Item | None) -> Part | None:
+        """The inbox's sort instant and message preview, each on its own guard."""
+        part = Part()
+        activity = delta.activity_ms
+        if activity is not None and _newer(old, "last_activity_ms", activity):
+            part.set["last_activity_ms"] = activity
+            part.newer["last_activity_ms"] = activity
+        preview = delta.preview
+        if preview is not None and is_newer_preview(_stored(old, "last_message_key"), preview.key):
+            values = preview.attributes()
+            part.set.update(values)
+            part.newer["last_message_key"] = preview.key  # a string: DynamoDB compares it as one
+            if "last_message_text" not in values:
+                part.remove = ("last_message_text",)
+        return part if not part.empty else None
+
     def plan(self, delta: ContactDelta, old: Item | None, due: dict[str, Any] | None) -> tuple[Part, bool]:
         """The whole update against ``old`` (None: blind); also whether the window part is in it."""
         part = self.identity(delta, old)
@@ -264,6 +283,7 @@ class ContactPlanner:
             self.instants(delta, old),
             self.routing(delta, old),
             self.owner_since(delta, old),
+            self.inbox(delta, old),
         ):
             if guarded is not None:
                 part.merge(guarded)

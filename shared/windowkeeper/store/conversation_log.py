@@ -3,7 +3,8 @@
 Items live under the contact's partition (``sk = MSG#<epoch_ms:015d>#<message id>``) so one Query
 returns a conversation in order; ``expires_at`` (epoch seconds) lets DynamoDB TTL remove them after
 the account's ``message_retention_days``. TTL deletion is lazy, so readers also filter on it.
-The webhook writes inbound items, the send path outbound ones; both use ``message_item``.
+The webhook writes inbound items, the send path outbound ones; both use ``message_item``. Each
+also moves the contact item's inbox preview (``store.message_preview``) on its newest-wins guard.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from botocore.exceptions import ClientError
+
 from windowkeeper import aws
+from windowkeeper.instants import to_ms
 from windowkeeper.policy.model import Channel
-from windowkeeper.store.contact_item import plain
+from windowkeeper.store.contact_item import contact_item_key, plain
 from windowkeeper.store.keys import MESSAGE_SK_PREFIX, contact_pk
+from windowkeeper.store.message_preview import MessagePreview
 from windowkeeper.store.message_records import LoggedMessage, message_item
 
 
@@ -78,6 +83,43 @@ def log_outbound_message(
             status=status,
         )
     )
+    record_preview(
+        table_name,
+        channel,
+        account_id,
+        contact_id,
+        MessagePreview(at_ms=to_ms(at), message_id=message_id, direction="out", kind=kind, text=text),
+    )
+
+
+def record_preview(
+    table_name: str, channel: Channel, account_id: str, contact_id: str, preview: MessagePreview
+) -> bool:
+    """Move the contact's inbox preview to ``preview`` unless a newer one is stored (then False).
+
+    Never creates a contact item (a send always follows the webhook's write of the contact).
+    """
+    values = preview.attributes()
+    names = {f"#p{i}": name for i, name in enumerate(values)}
+    placeholders = {name: f":p{i}" for i, name in enumerate(values)}
+    expression = "SET " + ", ".join(f"#p{i} = {placeholders[name]}" for i, name in enumerate(values))
+    if "last_message_text" not in values:
+        names["#text"] = "last_message_text"
+        expression += " REMOVE #text"
+    try:
+        aws.table(table_name).update_item(
+            Key=contact_item_key(channel, account_id, contact_id),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk) AND "
+            "(attribute_not_exists(#p0) OR #p0 < :p0)",  # #p0 is last_message_key
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={placeholders[name]: value for name, value in values.items()},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ HEALTH_SK = "HEALTH"
 DUE_INDEX = "due-index"
 ACCOUNT_INDEX = "account-index"
 AUDIT_INDEX = "audit-index"
+INBOX_INDEX = "inbox-index"  # hash account_shard, range last_activity_ms: the console's inbox
 
 # Shard counts. 5,000 events/s on one page spread over ACCOUNT_SHARDS partitions stays under
 # DynamoDB's 1,000 writes/s per partition; DUE_SHARDS does the same for one busy minute bucket.

@@ -125,6 +125,7 @@ def contacts_service() -> ContactsService:
             thread_control=graph_client,
             publish=publish,
             metrics=metrics,
+            profiles=graph_client,
         )
     return _contacts_service
 

@@ -48,6 +48,7 @@ from windowkeeper.store.contact_change_records import (
 from windowkeeper.store.contact_item import ContactRecord
 from windowkeeper.store.health_records import AccountHealth
 from windowkeeper.store.history_records import HistoryEntry
+from windowkeeper.store.inbox_records import ShardRead, SortKey
 from windowkeeper.store.keys import account_shard_key, contact_pk
 from windowkeeper.store.message_records import LoggedMessage, message_item
 from windowkeeper.store.template_records import TemplateChange, TemplateState
@@ -117,12 +118,37 @@ class InMemoryContactReader(InMemoryContacts):
                 return ContactRecord.from_item(item)
         return None
 
-    def recent(self, channel: Channel, account_id: str, *, tenant_id: str, limit: int) -> list[ContactRecord]:
+    def _read_items(self) -> None:
         self.records = {
             (r.channel, r.account_id, r.contact_id): r
             for r in (ContactRecord.from_item(i) for i in self._items.items.values())
         }
+
+    def recent(self, channel: Channel, account_id: str, *, tenant_id: str, limit: int) -> list[ContactRecord]:
+        self._read_items()
         return super().recent(channel, account_id, tenant_id=tenant_id, limit=limit)
+
+    def inbox(
+        self,
+        channel: Channel,
+        account_id: str,
+        *,
+        tenant_id: str,
+        after: SortKey | None,
+        accept: Callable[[ContactRecord], bool],
+        want: int,
+        budget: int,
+    ) -> list[ShardRead]:
+        self._read_items()
+        return super().inbox(
+            channel, account_id, tenant_id=tenant_id, after=after, accept=accept, want=want, budget=budget
+        )
+
+    def acted_since(
+        self, channel: Channel, account_id: str, *, tenant_id: str, since_ms: int, cap: int
+    ) -> tuple[list[ContactRecord], bool]:
+        self._read_items()
+        return super().acted_since(channel, account_id, tenant_id=tenant_id, since_ms=since_ms, cap=cap)
 
 
 def _apply_claim_change(change: ClaimChange) -> Callable[[dict[str, Any]], None]:

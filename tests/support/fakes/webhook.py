@@ -39,8 +39,14 @@ class BackendDown(Exception):
 
 def _guards_hold(part: Part, item: Item | None) -> bool:
     stored = item or {}
-    for attribute, at_ms in part.newer.items():
-        if stored.get(attribute) is not None and not int(stored[attribute]) < at_ms:
+    for attribute, bound in part.newer.items():
+        value = stored.get(attribute)
+        if value is None:
+            continue
+        if isinstance(bound, str):  # the preview's key orders as a string
+            if not str(value) < bound:
+                return False
+        elif not int(value) < bound:
             return False
     for attribute, at_ms in part.older.items():
         if stored.get(attribute) is not None and not int(stored[attribute]) > at_ms:

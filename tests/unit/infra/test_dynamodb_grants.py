@@ -58,6 +58,10 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/account_table.py", "AccountStore.put_all"): TOOLS_ONLY,
     ("shared/windowkeeper/store/account_table.py", "AccountStore.list_for_tenant"): frozenset({SEND}),
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.recent"): frozenset({SEND}),
+    # The inbox (GET /v1/conversations): its two reads and the looked-up name it keeps.
+    ("shared/windowkeeper/store/contact_table.py", "_read_shard"): frozenset({SEND}),
+    ("shared/windowkeeper/store/contact_table.py", "ContactTable.acted_since"): frozenset({SEND}),
+    ("shared/windowkeeper/store/contact_table.py", "ContactTable.fill_display_name"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit_table.py", "append_audit"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/audit_table.py", "list_decisions"): frozenset({SEND}),
     ("shared/windowkeeper/store/audit_table.py", "query_tenant_audit"): frozenset({SEND}),
@@ -82,6 +86,7 @@ CALL_SITES: dict[tuple[str, str], frozenset[str]] = {
     ("shared/windowkeeper/store/send_claims.py", "claim_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/send_claims.py", "record_send"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/conversation_log.py", "log_outbound_message"): frozenset({SEND, SCHEDULER}),
+    ("shared/windowkeeper/store/conversation_log.py", "record_preview"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "read_contact_item"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_table.py", "ContactTable.get"): frozenset({SEND, SCHEDULER}),
     ("shared/windowkeeper/store/contact_changes.py", "update_contact"): frozenset({SEND}),

@@ -334,13 +334,17 @@ def test_scheduler_function_has_a_dead_letter_queue_for_failed_async_invocations
 def test_table_indexes_are_the_ones_the_key_module_queries(sam_template: dict[str, Any]) -> None:
     properties = sam_template["Resources"]["Table"]["Properties"]
     indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.AUDIT_INDEX}
+    assert set(indexes) == {keys.DUE_INDEX, keys.ACCOUNT_INDEX, keys.INBOX_INDEX, keys.AUDIT_INDEX}
     assert [k["AttributeName"] for k in indexes[keys.DUE_INDEX]["KeySchema"]] == ["due_bucket", "due_at_ms"]
     assert [k["AttributeName"] for k in indexes[keys.ACCOUNT_INDEX]["KeySchema"]] == [
         "account_shard",
         "last_customer_action_ms",
     ]
     assert [k["AttributeName"] for k in indexes[keys.AUDIT_INDEX]["KeySchema"]] == ["audit_shard", "sk"]
+    assert [k["AttributeName"] for k in indexes[keys.INBOX_INDEX]["KeySchema"]] == [
+        "account_shard",
+        "last_activity_ms",
+    ]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
 

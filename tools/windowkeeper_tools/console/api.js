@@ -69,9 +69,12 @@ export class Api {
     return `/v1/contacts/${parts.join("/")}`;
   }
 
-  conversations(channel) {
-    const query = new URLSearchParams({ limit: "50" });
+  // One page of the inbox: { channel, sort, q, cursor, limit } (empty ones left out).
+  conversations({ channel = "", sort = "recent", q = "", cursor = "", limit = 20 } = {}) {
+    const query = new URLSearchParams({ limit: String(limit), sort });
     if (channel) query.set("channel", channel);
+    if (q) query.set("q", q);
+    if (cursor) query.set("cursor", cursor);
     return this.request("GET", `/v1/conversations?${query}`);
   }
   accounts() { return this.request("GET", "/v1/accounts"); }

@@ -33,6 +33,11 @@ const PATH_LABELS = {
   direct: "a direct message",
 };
 const TEMPLATE_PATHS = new Set(["utility_template", "marketing_template", "authentication_template"]);
+// The template category each template path sends, so an option can pick a template of its kind.
+const TEMPLATE_CATEGORY = { utility_template: "UTILITY", marketing_template: "MARKETING", authentication_template: "AUTHENTICATION" };
+// The tag each tag path applies in the composer (one click on the option).
+const PATH_TAGS = { human_agent: "HUMAN_AGENT" };
+const CONVERSATIONS_PAGE = 50; // as many as the list showed before paging
 const CHANNEL_LABELS = {
   messenger: "Messenger",
   instagram: "Instagram",
@@ -143,6 +148,8 @@ function forgetPreviousUser() {
   stopPolling();
   state.accounts = new Map();
   state.conversations = [];
+  state.extraConversations = [];
+  state.nextCursor = null;
   state.selected = null;
   state.contact = null;
   state.messageIds = new Set();
@@ -194,11 +201,59 @@ function closingInstant(conversation) {
   return windows.free_form_closes_at;
 }
 
+// The newest message either way, one line: "You: ..." for ours, the kind when it has no text.
+function previewLine(message) {
+  if (!message) return "No messages yet";
+  const text = message.text || `(${message.kind || "message"})`;
+  return message.direction === "out" ? `You: ${text}` : text;
+}
+
+function listFilters() {
+  return {
+    channel: $("channel-filter").value,
+    sort: $("conversation-sort").value,
+    q: $("conversation-search").value.trim(),
+  };
+}
+
+// A new search, sort or channel starts the list over; polling refreshes the first page and keeps
+// the pages loaded with "Load more" below it.
+async function reloadList() {
+  state.conversations = [];
+  state.extraConversations = [];
+  state.nextCursor = null;
+  await refresh();
+}
+
+async function loadMoreConversations() {
+  if (!state.nextCursor) return;
+  const button = $("load-more-conversations");
+  button.disabled = true;
+  try {
+    const answer = await state.api.conversations({ ...listFilters(), cursor: state.nextCursor, limit: CONVERSATIONS_PAGE });
+    const known = new Set(state.conversations.map(keyOf));
+    const more = (answer.conversations || []).filter((c) => !known.has(keyOf(c)));
+    state.extraConversations = [...(state.extraConversations || []), ...more];
+    state.conversations = [...state.conversations, ...more];
+    state.nextCursor = answer.next_cursor || null;
+    renderList();
+    announce(`${more.length} more conversation${more.length === 1 ? "" : "s"} loaded.`);
+  } catch (error) {
+    announce(describeError(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function renderList() {
   const list = $("conversation-list");
   const focusedKey = document.activeElement?.dataset?.key;
   list.replaceChildren();
   $("list-empty").hidden = state.conversations.length > 0;
+  $("list-empty").textContent = listFilters().q
+    ? "No conversation matches this search."
+    : "No conversations yet. When a customer writes, it shows here.";
+  $("load-more-conversations").hidden = !state.nextCursor;
   for (const conversation of state.conversations) {
     const key = keyOf(conversation);
     const selected = state.selected && keyOf(state.selected) === key;
@@ -213,6 +268,7 @@ function renderList() {
       el("span", { class: `badge state-${conversation.state}` }, STATE_LABELS[conversation.state] || conversation.state),
       el("span", { class: "countdown", dataset: instant ? { instant, prefix } : {} }, instant ? `${prefix}${countdown(instant)}` : ""),
       el("span", { class: "owner-mini subtle" }, owner),
+      el("span", { class: "preview subtle" }, previewLine(conversation.last_message)),
     );
     if (selected) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => select(conversation));
@@ -436,6 +492,7 @@ async function runCheck() {
   const verdict = $("verdict");
   if (!message) {
     verdict.replaceChildren(el("p", { class: "subtle" }, mode() === "text" ? "Type a message to see whether and how it can go." : "Pick a template."));
+    setSendable(false);
     $("options").replaceChildren();
     $("options-title").hidden = true;
     return;
@@ -449,22 +506,36 @@ async function runCheck() {
     renderVerdict(answer.decision);
   } catch (error) {
     verdict.replaceChildren(el("p", { class: "refused" }, describeError(error)));
+    setSendable(false);
   }
 }
 const scheduleCheck = debounce(runCheck, 350);
 
+// Send is offered only when the last check said the message can go.
+function setSendable(allowed) {
+  state.sendable = allowed;
+  const button = $("send");
+  button.disabled = !allowed;
+  button.title = allowed ? "" : "This message cannot go as it is: see why above the options.";
+}
+
 function renderVerdict(decision) {
   const verdict = $("verdict");
   verdict.dataset.allowed = String(decision.allowed);
+  setSendable(Boolean(decision.allowed));
   if (decision.allowed) {
     verdict.replaceChildren(
       el("p", { class: "allowed" }, el("strong", {}, "Can go "), `as ${PATH_LABELS[decision.path] || decision.path}.`),
       el("p", { class: "subtle" }, decision.explanation),
     );
+    // The engine picked a tag the composer does not show yet: one click makes it explicit.
+    const action = oneClick({ path: decision.path, allowed_now: true });
+    if (action && PATH_TAGS[decision.path]) {
+      verdict.append(el("button", { type: "button", class: "secondary one-click", onclick: action.run }, action.label));
+    }
   } else {
     verdict.replaceChildren(
-      el("p", { class: "refused" }, el("strong", {}, "Cannot go: "), (decision.reasons || []).join(", ") || "refused"),
-      el("p", {}, decision.explanation),
+      el("p", { class: "refused" }, el("strong", {}, "Cannot go. "), decision.explanation || "The policy refused it."),
     );
   }
   renderOptions(decision);
@@ -486,22 +557,48 @@ function renderOptions(decision) {
       : option.opens_at ? `opens ${localTime(option.opens_at)}` : "not available";
     const item = el("li", { class: option.allowed_now ? "option open" : "option closed" },
       el("span", {}, `${PATH_LABELS[option.path] || option.path}: ${when}${option.needs ? ` — needs ${option.needs}` : ""}`));
-    if (!decision.allowed && option.allowed_now && option.path === "human_agent" && mode() === "text") {
-      item.append(el("button", { type: "button", class: "secondary", onclick: () => { $("tag").value = "HUMAN_AGENT"; scheduleCheck(); $("tag").focus(); } }, "Use the HUMAN_AGENT tag"));
-    }
-    if (!decision.allowed && option.allowed_now && TEMPLATE_PATHS.has(option.path) && mode() === "text") {
-      item.append(el("button", { type: "button", class: "secondary", onclick: () => reopenWithTemplate() }, "Reopen with a template"));
+    if (option.allowed_now) {
+      const action = oneClick(option);
+      if (action) item.append(el("button", { type: "button", class: "secondary one-click", onclick: action.run }, action.label));
     }
     list.append(item);
   }
 }
 
-function reopenWithTemplate() {
-  setMode("template");
-  renderTemplates();
+// What one click on an open option does: apply the tag it names (also when the engine would pick
+// it anyway: the agent makes it explicit), or fill the composer with an approved template of the
+// category it names (name, language, parameter inputs). Nothing when the composer already does.
+function oneClick(option) {
+  const tag = PATH_TAGS[option.path];
+  if (tag && mode() === "text" && $("tag").value !== tag) {
+    return { label: `Apply the ${tag} tag`, run: () => applyTag(tag) };
+  }
+  const category = TEMPLATE_CATEGORY[option.path];
+  if (!category) return null;
+  const templates = currentAccount()?.templates || [];
+  const index = templates.findIndex((t) => t.category === category && t.status === "APPROVED");
+  if (index < 0) return null;
+  if (mode() === "template" && Number($("template").value) === index) return null;
+  return { label: `Use template ${templates[index].name}`, run: () => useTemplate(index) };
+}
+
+function applyTag(tag) {
+  $("tag").value = tag;
   state.lastCheckKey = "";
   scheduleCheck();
-  $("template").focus();
+  announce(`The ${tag} tag is applied.`);
+  $("tag").focus();
+}
+
+function useTemplate(index) {
+  setMode("template");
+  renderTemplates();
+  $("template").value = String(index);
+  renderTemplateParams();
+  state.lastCheckKey = "";
+  scheduleCheck();
+  const firstParam = $("template-params").querySelector("input");
+  (firstParam || $("template")).focus();
 }
 
 async function send(event) {
@@ -535,7 +632,7 @@ async function send(event) {
       runCheck();
       refreshHistoryIfOpen();
     } else if (answer.status === "refused") {
-      announce(`Not sent: ${(decision.reasons || []).join(", ")}. ${decision.explanation || ""}`);
+      announce(`Not sent. ${decision.explanation || "The policy refused it."}`);
       renderVerdict(decision);
       refreshHistoryIfOpen();
     } else if (answer.status === "unknown") {
@@ -549,7 +646,7 @@ async function send(event) {
   } catch (error) {
     announce(describeError(error));
   } finally {
-    button.disabled = false;
+    button.disabled = !state.sendable;
   }
 }
 
@@ -790,14 +887,25 @@ async function refresh() {
   if (!state.api || !state.settings.token || state.polling) return;
   state.polling = true;
   const identity = state.identity;
+  const filtersKey = JSON.stringify(listFilters());
+  let again = false;
   try {
     const [answer, accounts] = await Promise.all([
-      state.api.conversations($("channel-filter").value),
+      state.api.conversations({ ...listFilters(), limit: CONVERSATIONS_PAGE }),
       state.api.accounts(), // their health can change at any time (a token rejected, a Page blocked)
     ]);
     if (identity !== state.identity) return;
+    if (JSON.stringify(listFilters()) !== filtersKey) {
+      again = true; // the search, sort or channel changed while this page was on its way
+      return;
+    }
     state.accounts = new Map(accounts.accounts.map((a) => [`${a.channel}/${a.account_id}`, a]));
-    state.conversations = answer.conversations || [];
+    const first = answer.conversations || [];
+    const onFirst = new Set(first.map(keyOf));
+    const extra = (state.extraConversations || []).filter((c) => !onFirst.has(keyOf(c)));
+    state.extraConversations = extra;
+    state.conversations = [...first, ...extra];
+    if (!extra.length) state.nextCursor = answer.next_cursor || null;
     renderList();
     await refreshDetail();
   } catch (error) {
@@ -805,6 +913,7 @@ async function refresh() {
   } finally {
     state.polling = false;
   }
+  if (again) await reloadList();
 }
 
 const notices = new NoticesPanel($("notices"), (window.WINDOWKEEPER_CONFIG || {}).eventsPath || "", (c) => select(c));
@@ -878,7 +987,10 @@ function init() {
   $("consent-form").addEventListener("submit", recordConsent);
   $("history").addEventListener("toggle", () => { if ($("history").open) loadHistory(true); });
   $("history-more").addEventListener("click", () => loadHistory(false));
-  $("channel-filter").addEventListener("change", refresh);
+  $("channel-filter").addEventListener("change", reloadList);
+  $("conversation-sort").addEventListener("change", reloadList);
+  $("conversation-search").addEventListener("input", debounce(reloadList, 300));
+  $("load-more-conversations").addEventListener("click", loadMoreConversations);
   setInterval(tick, 1000);
   initSignIn().then(connect).then(pollNotices);
 }

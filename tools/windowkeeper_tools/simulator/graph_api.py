@@ -102,6 +102,8 @@ class GraphApi(SimulatorBase):
             )
         if method == "GET" and edge == "message_templates" and node is not None:
             return self._template_list(node)
+        if method == "GET" and edge is None and node is not None and node not in self._accounts:
+            return self._user_profile(node)
         if method != "POST" or node is None or not isinstance(body, dict):
             return _unsupported(method, node)
         if edge == "messages" and node.startswith("act_"):
@@ -254,6 +256,25 @@ class GraphApi(SimulatorBase):
                 "messages": [message],
             },
         )
+
+    def _user_profile(self, contact_id: str) -> SimResponse:
+        """``GET /{PSID}`` / ``GET /{IGSID}``: Meta's User Profile API, for people who have written
+        (the condition Meta sets); the name is the one the simulator's payloads give them."""
+        channels = {c for (c, _, contact) in self._state.last_action if contact == contact_id}
+        if not channels:
+            return SimResponse(
+                400,
+                graph_error_body(
+                    100, f"(#100) Unsupported get request. Object with ID '{contact_id}' does not exist"
+                ),
+            )
+        name = p.customer_name(contact_id)
+        if Channel.INSTAGRAM in channels:
+            return SimResponse(
+                200, {"id": contact_id, "name": name, "username": p.customer_username(contact_id)}
+            )
+        first, last = name.split(" ", 1)
+        return SimResponse(200, {"id": contact_id, "first_name": first, "last_name": last})
 
     def _template_list(self, waba_id: str) -> SimResponse:
         """``GET /{waba_id}/message_templates``: the WABA's templates, with the statuses played since."""

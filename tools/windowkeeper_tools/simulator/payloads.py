@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,30 @@ CTWA_CLID_EXAMPLE = (
 )
 INSTAGRAM_OBJECT = "instagram"
 WHATSAPP_OBJECT = "whatsapp_business_account"
+
+
+# --- who the simulated customers are ----------------------------------------------------------
+
+_FIRST_NAMES = (
+    "Ana", "Bruno", "Carla", "Dmitri", "Eve", "Farid", "Gabriela", "Hiro", "Inês", "Jonas",
+    "Kemal", "Lucía", "Mateus", "Nadia", "Oluwaseun", "Priya", "Quentin", "Rosa", "Sven", "Thu",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Souza", "Lima", "Díaz", "Ivanov", "Martin", "Haddad", "Rocha", "Tanaka", "Ferreira", "Berg",
+    "Yilmaz", "Fernández", "Costa", "Rahman", "Adeyemi", "Sharma", "Dubois", "Moreno", "Larsen", "Nguyen",
+)  # fmt: skip
+
+
+def customer_name(contact_id: str) -> str:
+    """A realistic name, the same for a contact id every time (so every payload agrees)."""
+    digest = hashlib.blake2b(contact_id.encode(), digest_size=4).digest()
+    return f"{_FIRST_NAMES[digest[0] % len(_FIRST_NAMES)]} {_LAST_NAMES[digest[1] % len(_LAST_NAMES)]}"
+
+
+def customer_username(contact_id: str) -> str:
+    """The Instagram username that goes with ``customer_name`` (ASCII, lower case, dotted)."""
+    folded = unicodedata.normalize("NFKD", customer_name(contact_id)).encode("ascii", "ignore").decode()
+    return folded.lower().replace(" ", ".")
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -252,7 +277,7 @@ def instagram_comment(
     text: str,
     at: datetime,
     *,
-    username: str = "customer",
+    username: str | None = None,
     media_id: str = "17900000000000001",
 ) -> Payload:
     """A comment on the account's post or reel (``changes[].field = "comments"``, I2, I6)."""
@@ -266,7 +291,10 @@ def instagram_comment(
                     {
                         "field": "comments",
                         "value": {
-                            "from": {"id": commenter_id, "username": username},
+                            "from": {
+                                "id": commenter_id,
+                                "username": username or customer_username(commenter_id),
+                            },
                             "media": {"id": media_id, "media_product_type": "FEED"},
                             "id": comment_id,
                             "text": text,
@@ -286,7 +314,7 @@ def messenger_comment(
     at: datetime,
     *,
     post_id: str | None = None,
-    name: str = "Customer",
+    name: str | None = None,
 ) -> Payload:
     """A comment on a Page post (``feed`` change); one private reply allowed within 7 days (M2)."""
     return {
@@ -304,7 +332,7 @@ def messenger_comment(
                             "comment_id": comment_id,
                             "post_id": post_id or f"{page_id}_{comment_id.split('_', maxsplit=1)[0]}",
                             "parent_id": post_id or f"{page_id}_{comment_id.split('_', maxsplit=1)[0]}",
-                            "from": {"id": psid, "name": name},
+                            "from": {"id": psid, "name": name or customer_name(psid)},
                             "message": text,
                             "created_time": epoch_s(at),
                         },
@@ -325,8 +353,8 @@ def _wa_value(phone_number_id: str, display_phone_number: str) -> dict[str, Any]
     }
 
 
-def _wa_contact(wa_id: str, name: str, user_id: str | None) -> dict[str, Any]:
-    contact: dict[str, Any] = {"profile": {"name": name}, "wa_id": wa_id}
+def _wa_contact(wa_id: str, name: str | None, user_id: str | None) -> dict[str, Any]:
+    contact: dict[str, Any] = {"profile": {"name": name or customer_name(wa_id)}, "wa_id": wa_id}
     if user_id:
         contact["user_id"] = user_id
     return contact
@@ -347,7 +375,7 @@ def whatsapp_inbound(
     at: datetime,
     *,
     display_phone_number: str = "15550100001",
-    name: str = "Customer",
+    name: str | None = None,
     user_id: str | None = None,
     message_id: str | None = None,
 ) -> Payload:
@@ -429,7 +457,7 @@ def whatsapp_call(
     at: datetime,
     *,
     display_phone_number: str = "15550100001",
-    name: str = "Customer",
+    name: str | None = None,
     event: str = "connect",
     direction: str = "USER_INITIATED",
 ) -> Payload:
@@ -501,7 +529,7 @@ def whatsapp_user_preferences(
     at: datetime,
     *,
     display_phone_number: str = "15550100001",
-    name: str = "Customer",
+    name: str | None = None,
 ) -> Payload:
     """The user tapped Stop / Resume on marketing messages (``value`` "stop" or "resume", W9)."""
     if value not in ("stop", "resume"):

@@ -409,6 +409,8 @@ class MessagingEvents(EventBuilder):
             comment_id=comment.id,
             entry_point=EntryPoint.COMMENT,
             log=LogLine(f"comment-{comment.id}", "in", "comment", comment.text, "customer"),
+            # Instagram comments carry the username only: the inbox shows it until a name is known.
+            display_name=f"@{comment.from_.username}" if comment.from_.username else None,
         )
 
     def page_feed_change(self, account: AccountConfig, entry: MessagingEntry, change: Change) -> None:
