@@ -219,6 +219,8 @@ function listFilters() {
 // A new search, sort or channel starts the list over; polling refreshes the first page and keeps
 // the pages loaded with "Load more" below it.
 async function reloadList() {
+  // Answers to requests made for the list before this (a page, a "Load more") are dropped.
+  state.listGeneration = (state.listGeneration || 0) + 1;
   state.conversations = [];
   state.extraConversations = [];
   state.nextCursor = null;
@@ -229,8 +231,10 @@ async function loadMoreConversations() {
   if (!state.nextCursor) return;
   const button = $("load-more-conversations");
   button.disabled = true;
+  const generation = state.listGeneration;
   try {
     const answer = await state.api.conversations({ ...listFilters(), cursor: state.nextCursor, limit: CONVERSATIONS_PAGE });
+    if (generation !== state.listGeneration) return; // the search, sort or channel changed meanwhile
     const known = new Set(state.conversations.map(keyOf));
     const more = (answer.conversations || []).filter((c) => !known.has(keyOf(c)));
     state.extraConversations = [...(state.extraConversations || []), ...more];
@@ -888,6 +892,7 @@ async function refresh() {
   state.polling = true;
   const identity = state.identity;
   const filtersKey = JSON.stringify(listFilters());
+  const generation = state.listGeneration;
   let again = false;
   try {
     const [answer, accounts] = await Promise.all([
@@ -895,7 +900,7 @@ async function refresh() {
       state.api.accounts(), // their health can change at any time (a token rejected, a Page blocked)
     ]);
     if (identity !== state.identity) return;
-    if (JSON.stringify(listFilters()) !== filtersKey) {
+    if (JSON.stringify(listFilters()) !== filtersKey || generation !== state.listGeneration) {
       again = true; // the search, sort or channel changed while this page was on its way
       return;
     }
