@@ -38,9 +38,11 @@ from windowkeeper.policy import explain
 from windowkeeper.policy.facts import Ask, action_opens_window, ask_at, free_form_window
 from windowkeeper.policy.model import (
     AccountProfile,
+    Channel,
     ContactState,
     Content,
     ContentKind,
+    CustomerActionKind,
     Decision,
     DecisionInput,
     Option,
@@ -70,6 +72,7 @@ __all__ = [
     "check",
     "decide",
     "evaluate_paths",
+    "moves_last_action",
     "opens_window",
     "window_closings",
 ]
@@ -258,6 +261,18 @@ def opens_window(contact: ContactState, at: datetime) -> bool:
     """
     rule = first_in_force(WINDOW, contact.channel, _require_aware(at))
     return action_opens_window(rule, contact.last_customer_action_kind)
+
+
+def moves_last_action(channel: Channel, kind: CustomerActionKind, at: datetime) -> bool:
+    """Whether a customer action of ``kind`` becomes the contact's last customer action.
+
+    Where the channel has a window rule, only the kinds that open it do. Where it has none
+    (Telegram, LINE, SMS, e-mail, web chat: the ``direct`` path) every action does: ``direct``
+    reads it as "the contact started a conversation" and for the 24-hour courtesy of an
+    "outside the window" opt-out.
+    """
+    rule = first_in_force(WINDOW, channel, _require_aware(at))
+    return rule is None or action_opens_window(rule, kind)
 
 
 def window_closings(contact: ContactState, account: AccountProfile) -> WindowClosings:

@@ -3,7 +3,7 @@
 The normaliser names what the customer did (``CustomerActionKind``: message, quick reply,
 postback, reaction, referral into a thread, plugin opt-in, story reply or mention, WhatsApp call
 or the customer accepting our call); whether that kind opens or renews the window on that channel
-is the engine's dated rule data (``policy.engine.opens_window``), not decided here. Echoes of
+is the engine's dated rule data (``policy.engine.moves_last_action``), not decided here. Echoes of
 sends (ours, other apps', Meta's inbox), deliveries, reads, statuses, marketing opt-ins, comments
 (one private reply, README decision) and un-reactions are no customer window action at all.
 

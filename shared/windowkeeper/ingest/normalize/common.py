@@ -21,9 +21,8 @@ from windowkeeper.ingest.observations import (
 )
 from windowkeeper.ingest.phone import country_calling_code
 from windowkeeper.instants import from_ms
-from windowkeeper.policy.engine import opens_window
-from windowkeeper.policy.model import Channel, ConsentScope, ContactState, CustomerActionKind
-from windowkeeper.policy.rules import WINDOW, first_in_force
+from windowkeeper.policy.engine import moves_last_action
+from windowkeeper.policy.model import Channel, ConsentScope, CustomerActionKind
 
 AccountResolver = Callable[[str, str], list[AccountConfig]]
 
@@ -166,17 +165,11 @@ class EventBuilder:
 
 
 def opens(channel: Channel, action: CustomerActionKind, at_ms: int) -> bool:
-    """Whether the action moves the contact's last customer action (and so its window).
-
-    On a channel with no window at all (Telegram, LINE, SMS, e-mail, web chat) every customer
-    action does: the engine reads it there as "the contact started a conversation" and for the
-    24-hour courtesy of an "outside the window" opt-out."""
+    """Whether the action moves the contact's last customer action (and so its window): the
+    engine's rule data decides, per channel and date."""
     at = from_ms(at_ms)
     assert at is not None
-    if first_in_force(WINDOW, channel, at) is None:
-        return True
-    probe = ContactState(channel=channel, account_id="-", contact_id="-", last_customer_action_kind=action)
-    return opens_window(probe, at)
+    return moves_last_action(channel, action, at)
 
 
 def first_problem(error: ValidationError) -> str:
