@@ -54,8 +54,8 @@ def _b64url(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def visitor_claims(request: InboundRequest, widget_secret: str, now: datetime) -> dict[str, Any]:
-    """The verified claims of the request's visitor token; ``InboundRefused`` (401) otherwise."""
+def _token(request: InboundRequest) -> tuple[list[str], Any, Any]:
+    """The bearer token's three parts and its decoded header and claims (not yet verified)."""
     authorization = request.header("authorization") or ""
     if not authorization.lower().startswith("bearer "):
         raise InboundRefused(
@@ -65,9 +65,14 @@ def visitor_claims(request: InboundRequest, widget_secret: str, now: datetime) -
     if len(parts) != 3:
         raise InboundRefused("token_invalid", "The visitor token is not a JWT.")
     try:
-        header, claims = json.loads(_b64url(parts[0])), json.loads(_b64url(parts[1]))
+        return parts, json.loads(_b64url(parts[0])), json.loads(_b64url(parts[1]))
     except (ValueError, binascii.Error) as error:
         raise InboundRefused("token_invalid", "The visitor token is not a JWT.") from error
+
+
+def visitor_claims(request: InboundRequest, widget_secret: str, now: datetime) -> dict[str, Any]:
+    """The verified claims of the request's visitor token; ``InboundRefused`` (401) otherwise."""
+    parts, header, claims = _token(request)
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
         raise InboundRefused(
             "token_invalid", "Only visitor tokens signed HS256 with the widget secret are accepted."
@@ -104,8 +109,8 @@ class WebChatInbound(JsonPlatform):
         visitor_claims(request, credential(credentials, "widget_secret"), now)
 
     def parse(self, request: InboundRequest, account: AccountConfig, out: ChannelEvents) -> None:
-        # The token was verified just before; its claims are read again here, not trusted from the body.
-        claims = json.loads(_b64url(request.header("authorization").split(" ", 1)[1].split(".")[1]))  # type: ignore[union-attr]
+        # ``verify`` checked this token just before; the visitor is its ``sub``, never the body's.
+        _, _, claims = _token(request)
         visitor = str(claims["sub"])
         try:
             event = WidgetEvent.model_validate(out.json_body(request.body))
